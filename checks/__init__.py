@@ -1,0 +1,1 @@
+"""Built-in checks: one module per practice, each with `META` and `judge(facts, params)`."""

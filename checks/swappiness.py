@@ -1,0 +1,51 @@
+"""vm.swappiness within the profile's range."""
+
+from __future__ import annotations
+
+from memcheck.facts import Facts
+from memcheck.model import CheckMeta, Outcome, Param, Params, ev, param_int
+
+META = CheckMeta(
+    id="swappiness",
+    title="vm.swappiness is within the allowed range",
+    area="sysctl",
+    severity="high",
+    rationale=(
+        "Swappiness sets how readily the kernel reclaims anonymous memory by swapping rather "
+        "than by dropping page cache. Database hosts want their working set kept in RAM, so "
+        "vendors ask for a low value; 0 is not 'low' but 'never swap anonymous memory' since "
+        "Linux 3.5, which turns memory pressure into OOM kills."
+    ),
+    remediation=(
+        "sysctl -w vm.swappiness=1, and persist it with 'vm.swappiness = 1' in "
+        "/etc/sysctl.d/90-memcheck.conf (a name that sorts after the distribution's files)."
+    ),
+    references=(
+        "https://docs.kernel.org/admin-guide/sysctl/vm.html#swappiness",
+        "https://www.mongodb.com/docs/manual/administration/production-notes/",
+        "https://www.elastic.co/guide/en/elasticsearch/reference/current/setup-configuration-memory.html",
+        "https://mariadb.com/kb/en/configuring-swappiness/",
+        "https://docs.redhat.com/en/documentation/red_hat_enterprise_linux/9/html/monitoring_and_managing_system_status_and_performance/configuring-an-operating-system-to-optimize-memory-access_monitoring-and-managing-system-status-and-performance",
+    ),
+    reads=("/proc/sys/vm/swappiness",),
+    params={
+        "min": Param(0, "lowest allowed value; 1 or more makes 0 a failure"),
+        "max": Param(60, "highest allowed value"),
+    },
+)
+
+
+def judge(facts: Facts, params: Params) -> Outcome:
+    low, high = param_int(params, "min"), param_int(params, "max")
+    value = facts.sysctl_int("vm.swappiness")
+    evidence = [ev(f"vm.swappiness = {value}", source="/proc/sys/vm/swappiness")]
+    expected = f"{low}..{high}"
+    if value == 0 and low >= 1:
+        return Outcome.failed(
+            "vm.swappiness is 0: since Linux 3.5 that means never swap anonymous memory, "
+            "so pressure ends in OOM kills",
+            value, expected, evidence,
+        )
+    if low <= value <= high:
+        return Outcome.passed(f"vm.swappiness is {value}", value, expected, evidence)
+    return Outcome.failed(f"vm.swappiness is {value}, outside {expected}", value, expected, evidence)

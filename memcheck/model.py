@@ -1,0 +1,159 @@
+"""The vocabulary shared by every layer: check metadata, params, outcomes and evidence."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, Union
+
+Severity = Literal["critical", "high", "medium", "low"]
+SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
+SEVERITY_RANK: dict[str, int] = {"critical": 4, "high": 3, "medium": 2, "low": 1}
+
+OutcomeKind = Literal["pass", "fail", "skip", "error", "waived"]
+OUTCOMES: tuple[OutcomeKind, ...] = ("fail", "error", "waived", "skip", "pass")
+
+Area = Literal[
+    "sysctl", "thp", "oom", "cgroup", "pressure", "swap", "numa", "pagecache", "process"
+]
+AREAS: tuple[str, ...] = (
+    "sysctl", "thp", "oom", "cgroup", "pressure", "swap", "numa", "pagecache", "process",
+)
+
+# JSON-compatible values, as they appear in results.json.
+JSON = Union[None, bool, int, float, str, list[Any], dict[str, Any]]
+ParamValue = Union[bool, int, float, str, list[str]]
+Params = Mapping[str, ParamValue]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A threshold a profile may change; `kind` is the TOML type it must have."""
+
+    default: ParamValue
+    doc: str
+    kind: Literal["int", "float", "str", "bool", "list[str]"] = "int"
+    choices: tuple[str, ...] = ()
+
+    def accepts(self, value: object) -> bool:
+        """True when `value` has the declared TOML type (and is one of `choices`, if any)."""
+        if self.kind == "bool":
+            ok = isinstance(value, bool)
+        elif self.kind == "int":
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif self.kind == "float":
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif self.kind == "str":
+            ok = isinstance(value, str)
+        else:
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        if ok and self.choices:
+            items = value if isinstance(value, list) else [value]
+            ok = all(item in self.choices for item in items)
+        return ok
+
+
+@dataclass(frozen=True)
+class CheckMeta:
+    """What a check declares about itself (SPEC section 8)."""
+
+    id: str
+    title: str
+    area: Area
+    severity: Severity
+    rationale: str
+    remediation: str
+    references: tuple[str, ...]
+    reads: tuple[str, ...]
+    params: Mapping[str, Param] = field(default_factory=dict)
+
+    def defaults(self) -> dict[str, ParamValue]:
+        return {name: p.default for name, p in self.params.items()}
+
+
+def ev(text: str, source: str | None = None, line: int | None = None, **extra: JSON) -> dict[str, JSON]:
+    """One piece of evidence: the text relied on, where it came from, and any structured fields."""
+    item: dict[str, JSON] = {"text": text}
+    if source is not None:
+        item["source"] = source
+    if line is not None:
+        item["line"] = line
+    item.update(extra)
+    return item
+
+
+@dataclass
+class Outcome:
+    """What a judge returns for one host. `severity` is set only when the judge raises it."""
+
+    outcome: OutcomeKind
+    message: str
+    observed: JSON = None
+    expected: JSON = None
+    evidence: list[dict[str, JSON]] = field(default_factory=list)
+    severity: Severity | None = None
+
+    @classmethod
+    def passed(
+        cls, message: str, observed: JSON = None, expected: JSON = None,
+        evidence: list[dict[str, JSON]] | None = None,
+    ) -> Outcome:
+        return cls("pass", message, observed, expected, evidence or [])
+
+    @classmethod
+    def failed(
+        cls, message: str, observed: JSON = None, expected: JSON = None,
+        evidence: list[dict[str, JSON]] | None = None, severity: Severity | None = None,
+    ) -> Outcome:
+        return cls("fail", message, observed, expected, evidence or [], severity)
+
+    @classmethod
+    def skipped(cls, reason: str, evidence: list[dict[str, JSON]] | None = None) -> Outcome:
+        return cls("skip", reason, evidence=evidence or [])
+
+    @classmethod
+    def errored(cls, reason: str, evidence: list[dict[str, JSON]] | None = None) -> Outcome:
+        return cls("error", reason, evidence=evidence or [])
+
+    def replace(self, **changes: Any) -> Outcome:
+        return dataclasses.replace(self, **changes)
+
+
+# The signature of every check's judge function.
+Judge = Callable[[Any, Params], Outcome]
+
+
+def param_int(params: Params, name: str) -> int:
+    value = params[name]
+    if isinstance(value, (bool, list, str)):
+        raise TypeError(f"param {name} must be an integer, got {value!r}")
+    return int(value)
+
+
+def param_float(params: Params, name: str) -> float:
+    value = params[name]
+    if isinstance(value, (bool, list, str)):
+        raise TypeError(f"param {name} must be a number, got {value!r}")
+    return float(value)
+
+
+def param_str(params: Params, name: str) -> str:
+    value = params[name]
+    if not isinstance(value, str):
+        raise TypeError(f"param {name} must be a string, got {value!r}")
+    return value
+
+
+def param_list(params: Params, name: str) -> list[str]:
+    value = params[name]
+    if not isinstance(value, list):
+        raise TypeError(f"param {name} must be a list of strings, got {value!r}")
+    return [str(v) for v in value]
+
+
+def param_bool(params: Params, name: str) -> bool:
+    value = params[name]
+    if not isinstance(value, bool):
+        raise TypeError(f"param {name} must be true or false, got {value!r}")
+    return value
