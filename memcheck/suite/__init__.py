@@ -1,0 +1,1 @@
+"""The test module memcheck runs through pytest (host x check items)."""
