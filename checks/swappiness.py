@@ -29,8 +29,8 @@ META = CheckMeta(
     ),
     reads=("/proc/sys/vm/swappiness",),
     params={
-        "min": Param(0, "lowest allowed value; 1 or more makes 0 a failure"),
-        "max": Param(60, "highest allowed value"),
+        "min": Param(1, "lowest allowed value; 1 or more makes 0 a failure"),
+        "max": Param(10, "highest allowed value"),
     },
 )
 
@@ -44,8 +44,12 @@ def judge(facts: Facts, params: Params) -> Outcome:
         return Outcome.failed(
             "vm.swappiness is 0: since Linux 3.5 that means never swap anonymous memory, "
             "so pressure ends in OOM kills",
-            value, expected, evidence,
+            value,
+            expected,
+            evidence,
         )
     if low <= value <= high:
         return Outcome.passed(f"vm.swappiness is {value}", value, expected, evidence)
-    return Outcome.failed(f"vm.swappiness is {value}, outside {expected}", value, expected, evidence)
+    return Outcome.failed(
+        f"vm.swappiness is {value}, outside {expected}", value, expected, evidence
+    )

@@ -14,11 +14,17 @@ SEVERITY_RANK: dict[str, int] = {"critical": 4, "high": 3, "medium": 2, "low": 1
 OutcomeKind = Literal["pass", "fail", "skip", "error", "waived"]
 OUTCOMES: tuple[OutcomeKind, ...] = ("fail", "error", "waived", "skip", "pass")
 
-Area = Literal[
-    "sysctl", "thp", "oom", "cgroup", "pressure", "swap", "numa", "pagecache", "process"
-]
+Area = Literal["sysctl", "thp", "oom", "cgroup", "pressure", "swap", "numa", "pagecache", "process"]
 AREAS: tuple[str, ...] = (
-    "sysctl", "thp", "oom", "cgroup", "pressure", "swap", "numa", "pagecache", "process",
+    "sysctl",
+    "thp",
+    "oom",
+    "cgroup",
+    "pressure",
+    "swap",
+    "numa",
+    "pagecache",
+    "process",
 )
 
 # JSON-compatible values, as they appear in results.json.
@@ -72,7 +78,9 @@ class CheckMeta:
         return {name: p.default for name, p in self.params.items()}
 
 
-def ev(text: str, source: str | None = None, line: int | None = None, **extra: JSON) -> dict[str, JSON]:
+def ev(
+    text: str, source: str | None = None, line: int | None = None, **extra: JSON
+) -> dict[str, JSON]:
     """One piece of evidence: the text relied on, where it came from, and any structured fields."""
     item: dict[str, JSON] = {"text": text}
     if source is not None:
@@ -96,15 +104,22 @@ class Outcome:
 
     @classmethod
     def passed(
-        cls, message: str, observed: JSON = None, expected: JSON = None,
+        cls,
+        message: str,
+        observed: JSON = None,
+        expected: JSON = None,
         evidence: list[dict[str, JSON]] | None = None,
     ) -> Outcome:
         return cls("pass", message, observed, expected, evidence or [])
 
     @classmethod
     def failed(
-        cls, message: str, observed: JSON = None, expected: JSON = None,
-        evidence: list[dict[str, JSON]] | None = None, severity: Severity | None = None,
+        cls,
+        message: str,
+        observed: JSON = None,
+        expected: JSON = None,
+        evidence: list[dict[str, JSON]] | None = None,
+        severity: Severity | None = None,
     ) -> Outcome:
         return cls("fail", message, observed, expected, evidence or [], severity)
 

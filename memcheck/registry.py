@@ -68,7 +68,9 @@ def user_checks(directory: str) -> dict[str, Check]:
         try:
             spec.loader.exec_module(module)
         except Exception as exc:  # a user's module may fail in any way; report it as config
-            raise ConfigError(str(path), None, f"import failed: {type(exc).__name__}: {exc}") from exc
+            raise ConfigError(
+                str(path), None, f"import failed: {type(exc).__name__}: {exc}"
+            ) from exc
         found[path.stem] = _from_module(module, str(path))
     return found
 

@@ -101,7 +101,8 @@ class RunResult:
         """SPEC section 2: 1 on a failure at or above fail_on, else 3 on any error, else 0."""
         threshold = SEVERITY_RANK.get(self.fail_on, 1)
         failures = [
-            r for _, r in self.all_results()
+            r
+            for _, r in self.all_results()
             if r.outcome == "fail" and SEVERITY_RANK.get(r.severity, 1) >= threshold
         ]
         if failures:

@@ -247,7 +247,9 @@ class Snapshot:
                         fh = tar.extractfile(member)
                         files[rel] = fh.read() if fh else b""
         except (tarfile.TarError, OSError, EOFError) as exc:
-            raise ConfigError(str(archive), None, f"not a readable .tar.gz snapshot: {exc}") from exc
+            raise ConfigError(
+                str(archive), None, f"not a readable .tar.gz snapshot: {exc}"
+            ) from exc
         return cls._from_parts(str(archive), files, links, dirs)
 
     @classmethod
@@ -257,7 +259,9 @@ class Snapshot:
         raw = files.pop(HOST_JSON, None)
         if raw is None:
             info = HostInfo(
-                hostname=_guess_hostname(files, where), collected_at="", memcheck_version="",
+                hostname=_guess_hostname(files, where),
+                collected_at="",
+                memcheck_version="",
                 source=f"root://{where}",
             )
         else:

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from memcheck.facts.base import FactsBase, cached
+from memcheck.facts.processes import ProcessFacts
+from memcheck.facts.systemd import SystemdFacts
 
 __all__ = ["Facts", "cached"]
 
 
-class Facts(FactsBase):
+class Facts(
+    ProcessFacts,
+    SystemdFacts,
+    FactsBase,
+):
     """Every fact a check may ask for; each domain's accessors live in their own mixin."""

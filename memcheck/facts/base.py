@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any, Callable, TypeVar
 
 from memcheck.errors import ParseError, Unavailable
+from memcheck.model import ParamValue
 from memcheck.snapshot import Snapshot
 
 T = TypeVar("T")
@@ -38,8 +40,15 @@ def cached(method: Callable[[Any], T]) -> Callable[[Any], T]:
 class FactsBase:
     """Raw-ish accessors. Checks use the typed accessors of the mixins, not these."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        selection: Mapping[str, Mapping[str, ParamValue]] | None = None,
+    ) -> None:
         self.snapshot = snapshot
+        # The checks selected for this run and their effective params: a check such as
+        # sysctl_persisted judges the boot values against what the other selected checks ask.
+        self.selection: Mapping[str, Mapping[str, ParamValue]] = selection or {}
         self._cache: dict[str, Any] = {}
 
     @property
@@ -79,7 +88,9 @@ class FactsBase:
         try:
             return int(raw.split()[0])
         except (ValueError, IndexError):
-            raise ParseError(self.sysctl_path(key), f"expected an integer, got {raw[:40]!r}") from None
+            raise ParseError(
+                self.sysctl_path(key), f"expected an integer, got {raw[:40]!r}"
+            ) from None
 
     @property
     def kernel_release(self) -> str | None:

@@ -1,0 +1,164 @@
+"""systemd facts: units as systemd would load them, and whether they start at boot.
+
+Unit search order (systemd.unit(5)): /etc over /run over /usr/local/lib over /usr/lib (and
+/lib on older Debian). Drop-ins `<unit>.d/*.conf` are merged by file name across those
+directories, a same-named drop-in in a higher directory hiding a lower one.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+from memcheck.errors import ParseError, Unavailable
+from memcheck.facts.base import FactsBase
+from memcheck.parse.systemd_unit import Assignment, UnitFile, parse_unit
+
+UNIT_DIRS = (
+    "/etc/systemd/system",
+    "/run/systemd/system",
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+)
+UNIT_READS = tuple(d + "/**" for d in UNIT_DIRS)
+# Targets reached at an ordinary boot; a unit wanted only by another target may not start.
+BOOT_TARGETS = (
+    "default.target",
+    "multi-user.target",
+    "graphical.target",
+    "sysinit.target",
+    "basic.target",
+    "local-fs.target",
+    "sockets.target",
+    "timers.target",
+)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A unit's main file plus its drop-ins, in the order systemd applies them."""
+
+    name: str
+    path: str
+    files: tuple[UnitFile, ...]
+    masked: bool = False
+
+    def assignments(self, section: str, key: str) -> list[Assignment]:
+        """Every assignment of `key`, honouring empty assignments that reset the list."""
+        found: list[Assignment] = []
+        for unit_file in self.files:
+            for a in unit_file.assignments:
+                if a.section == section and a.key == key:
+                    if a.value == "":
+                        found = []
+                    else:
+                        found.append(a)
+        return found
+
+    def get(self, section: str, key: str) -> Assignment | None:
+        """The effective (last) assignment of a single-valued setting."""
+        found = self.assignments(section, key)
+        return found[-1] if found else None
+
+
+@dataclass(frozen=True)
+class Enablement:
+    """Where a unit is linked in: `(target, link path)` pairs from `.wants/`/`.requires/`."""
+
+    links: tuple[tuple[str, str], ...]
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.links)
+
+    @property
+    def at_boot(self) -> bool:
+        return any(target in BOOT_TARGETS for target, _ in self.links)
+
+
+class SystemdFacts(FactsBase):
+    """`facts.has_systemd`, `facts.unit(name)`, `facts.unit_enablement(name)`, `facts.unit_names()`."""
+
+    @property
+    def has_systemd(self) -> bool:
+        """systemd is the running init: it creates /run/systemd/system at boot (sd_booted(3))."""
+        if self.snapshot.is_dir("/run/systemd/system"):
+            return True
+        comm = self.optional_text("/proc/1/comm")
+        return comm is not None and comm.strip() == "systemd"
+
+    @property
+    def has_unit_files(self) -> bool:
+        return any(self.snapshot.is_dir(d) for d in UNIT_DIRS)
+
+    def unit_names(self, suffix: str = "") -> list[str]:
+        """Names of unit files in any unit directory (not in `.wants/` or drop-in folders)."""
+        names: set[str] = set()
+        for directory in UNIT_DIRS:
+            for name in self.snapshot.listdir(directory):
+                if name.endswith(suffix) and not name.endswith((".wants", ".requires", ".d")):
+                    names.add(name)
+        return sorted(names)
+
+    def _main_file(self, name: str) -> tuple[str, bool] | None:
+        for directory in UNIT_DIRS:
+            path = f"{directory}/{name}"
+            link = self.snapshot.readlink(path)
+            if link is not None and link == "/dev/null":
+                return path, True
+            if self.snapshot.exists(path) and not self.snapshot.is_dir(path):
+                return path, False
+        if "@" in name:  # foo@bar.service falls back to the template foo@.service
+            prefix, _, rest = name.partition("@")
+            template = prefix + "@" + rest[rest.find(".") :]
+            if template != name:
+                return self._main_file(template)
+        return None
+
+    def unit(self, name: str) -> Unit | None:
+        """The unit as systemd would load it, or None when no unit file exists."""
+        cache_key = "unit:" + name
+        if cache_key in self._cache:
+            cached_unit: Unit | None = self._cache[cache_key]
+            return cached_unit
+        found = self._main_file(name)
+        unit: Unit | None = None
+        if found is not None:
+            path, masked = found
+            files: list[UnitFile] = []
+            if not masked:
+                files.append(self._parse(path))
+                dropins: dict[str, str] = {}
+                for directory in reversed(UNIT_DIRS):  # higher-priority dirs overwrite
+                    for conf in self.snapshot.listdir(f"{directory}/{name}.d"):
+                        if conf.endswith(".conf"):
+                            dropins[conf] = f"{directory}/{name}.d/{conf}"
+                files.extend(self._parse(dropins[conf]) for conf in sorted(dropins))
+            unit = Unit(name, path, tuple(files), masked)
+        self._cache[cache_key] = unit
+        return unit
+
+    def _parse(self, path: str) -> UnitFile:
+        try:
+            return parse_unit(self.text(path), path)
+        except (Unavailable, ParseError):
+            raise
+
+    def unit_enablement(self, name: str) -> Enablement:
+        """The `.wants/` and `.requires/` links that pull the unit in."""
+        links: list[tuple[str, str]] = []
+        for directory in UNIT_DIRS:
+            for entry in self.snapshot.listdir(directory):
+                if not entry.endswith((".wants", ".requires")):
+                    continue
+                link = f"{directory}/{entry}/{name}"
+                if self.snapshot.is_link(link) or self.snapshot.exists(link):
+                    target = entry.rsplit(".", 1)[0]
+                    if self.snapshot.readlink(link) != "/dev/null":
+                        links.append((target, link))
+        return Enablement(tuple(links))
+
+    def unit_path_of_link(self, link: str) -> str:
+        target = self.snapshot.readlink(link) or link
+        return posixpath.basename(target)

@@ -1,0 +1,158 @@
+"""Parsers for per-process files under `/proc/<pid>/` (see docs.kernel.org filesystems/proc.html).
+
+`status` gives names, parents and memory use; `oom_score_adj` the OOM protection; `cgroup` the
+cgroup (and so the systemd unit) a process runs in; `cmdline` its NUL-separated arguments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from memcheck.errors import ParseError
+
+_KB = 1024
+
+
+@dataclass(frozen=True)
+class ProcStatus:
+    """The fields of `/proc/<pid>/status` memcheck uses. Kernel threads have no Vm* lines."""
+
+    name: str
+    pid: int
+    ppid: int | None
+    uid: int | None
+    state: str | None
+    vm_rss_bytes: int | None
+    vm_swap_bytes: int | None
+    vm_data_bytes: int | None
+    vm_size_bytes: int | None
+    mems_allowed_list: str | None
+
+
+def _kb(value: str, source: str, key: str) -> int:
+    parts = value.split()
+    try:
+        number = int(parts[0])
+    except (ValueError, IndexError):
+        raise ParseError(source, f"{key}: expected '<n> kB', got {value!r}") from None
+    if len(parts) > 1 and parts[1].lower() != "kb":
+        raise ParseError(source, f"{key}: unknown unit {parts[1]!r}")
+    return number * _KB
+
+
+def parse_status(text: str, source: str = "/proc/<pid>/status") -> ProcStatus:
+    """Parse `/proc/<pid>/status` (`Key:\\tvalue` lines)."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue  # a torn last line; the keys we need come first
+        # Name is the only value that may hold anything (tabs escaped by the kernel, spaces, ':').
+        fields.setdefault(
+            key.strip(), value[1:] if key == "Name" and value[:1] == "\t" else value.strip()
+        )
+    if "Name" not in fields or "Pid" not in fields:
+        raise ParseError(source, "expected Name: and Pid: lines")
+
+    def integer(key: str) -> int | None:
+        raw = fields.get(key)
+        if raw is None:
+            return None
+        try:
+            return int(raw.split()[0])
+        except (ValueError, IndexError):
+            raise ParseError(source, f"{key}: expected an integer, got {raw!r}") from None
+
+    def size(key: str) -> int | None:
+        raw = fields.get(key)
+        return None if raw is None else _kb(raw, source, key)
+
+    pid = integer("Pid")
+    assert pid is not None
+    return ProcStatus(
+        name=fields["Name"],
+        pid=pid,
+        ppid=integer("PPid"),
+        uid=integer("Uid"),
+        state=fields.get("State"),
+        vm_rss_bytes=size("VmRSS"),
+        vm_swap_bytes=size("VmSwap"),
+        vm_data_bytes=size("VmData"),
+        vm_size_bytes=size("VmSize"),
+        mems_allowed_list=fields.get("Mems_allowed_list"),
+    )
+
+
+def parse_oom_score_adj(text: str, source: str = "/proc/<pid>/oom_score_adj") -> int:
+    """`oom_score_adj` is one integer, -1000..1000."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ParseError(source, f"expected an integer, got {text.strip()[:40]!r}") from None
+    if not -1000 <= value <= 1000:
+        raise ParseError(source, f"{value} is outside -1000..1000")
+    return value
+
+
+def parse_oom_adj(text: str, source: str = "/proc/<pid>/oom_adj") -> int:
+    """The pre-2.6.36 `oom_adj`, -17..15 (-17 disables OOM killing)."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ParseError(source, f"expected an integer, got {text.strip()[:40]!r}") from None
+    if not -17 <= value <= 15:
+        raise ParseError(source, f"{value} is outside -17..15")
+    return value
+
+
+def oom_adj_to_score_adj(value: int) -> int:
+    """Map the legacy scale onto oom_score_adj the way the kernel does (-17 is -1000)."""
+    if value == -17:
+        return -1000
+    return value * 1000 // 17
+
+
+@dataclass(frozen=True)
+class CgroupEntry:
+    """One line of `/proc/<pid>/cgroup`: `hierarchy-id:controllers:path`."""
+
+    hierarchy_id: int
+    controllers: tuple[str, ...]
+    path: str
+
+
+def parse_cgroup(text: str, source: str = "/proc/<pid>/cgroup") -> tuple[CgroupEntry, ...]:
+    """Parse `/proc/<pid>/cgroup`; v2 has the single line `0::/path`."""
+    entries = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            raise ParseError(source, f"line {number}: expected 'id:controllers:path', got {line!r}")
+        try:
+            hid = int(parts[0])
+        except ValueError:
+            raise ParseError(
+                source, f"line {number}: hierarchy id {parts[0]!r} is not a number"
+            ) from None
+        controllers = tuple(c for c in parts[1].split(",") if c)
+        entries.append(CgroupEntry(hid, controllers, parts[2]))
+    return tuple(entries)
+
+
+def unit_of(entries: tuple[CgroupEntry, ...]) -> str | None:
+    """The systemd unit a process runs in, from its cgroup path (v2, or v1's name=systemd)."""
+    for entry in entries:
+        if entry.hierarchy_id == 0 or "name=systemd" in entry.controllers:
+            for part in reversed(entry.path.split("/")):
+                if part.endswith((".service", ".scope")):
+                    return part
+    return None
+
+
+def parse_cmdline(data: bytes) -> tuple[str, ...]:
+    """`cmdline` is NUL-separated; kernel threads have none (empty tuple)."""
+    if not data:
+        return ()
+    return tuple(arg.decode("utf-8", errors="replace") for arg in data.rstrip(b"\0").split(b"\0"))
