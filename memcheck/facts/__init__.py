@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from memcheck.facts.base import FactsBase, cached
+from memcheck.facts.host import HostFacts
 from memcheck.facts.processes import ProcessFacts
 from memcheck.facts.systemd import SystemdFacts
 
@@ -10,6 +11,7 @@ __all__ = ["Facts", "cached"]
 
 
 class Facts(
+    HostFacts,
     ProcessFacts,
     SystemdFacts,
     FactsBase,
