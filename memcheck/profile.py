@@ -1,0 +1,535 @@
+"""Loads TOML profiles (built-in or a user's file) into the checks, params and severities to use."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from memcheck.errors import ConfigError
+from memcheck.model import SEVERITIES, Param, ParamValue, Severity
+from memcheck.registry import Check
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python < 3.11 only
+    import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
+
+BUILTIN_PACKAGE = "memcheck.profiles"
+DEFAULT_PROFILE = "default"
+DEFAULT_FAIL_ON: Severity = "low"
+
+_TABLES = ("checks", "params", "profile", "severity")
+_PROFILE_KEYS = ("description", "extends", "fail_on", "name")
+_CHECKS_KEYS = ("exclude", "include")
+
+
+@dataclass(frozen=True)
+class ProfileSource:
+    """One profile file that was applied: its name, where it is, and the sha256 of its bytes."""
+
+    name: str
+    path: str
+    sha256: str
+    builtin: bool
+
+
+@dataclass(frozen=True)
+class ProfileInfo:
+    """A built-in profile as `memcheck list-profiles` shows it."""
+
+    name: str
+    extends: list[str]
+    description: str
+    path: str
+
+
+@dataclass(frozen=True)
+class EffectiveProfile:
+    """What one or more `--profile` specs amount to once merged.
+
+    `params` and `severity` cover the selected checks; `conflicts` lists every param that two
+    of the given specs set to different values (the later spec wins).
+    """
+
+    names: list[str]
+    chain: list[ProfileSource]
+    description: str
+    selected: list[str]
+    params: dict[str, dict[str, ParamValue]]
+    severity: dict[str, Severity]
+    fail_on: Severity = DEFAULT_FAIL_ON
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    # Params and severities of every check known at load time, so that --checks may name a
+    # check the profile does not select and still get the profile's values for it.
+    known_params: dict[str, dict[str, ParamValue]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    known_severity: dict[str, Severity] = field(default_factory=dict, repr=False, compare=False)
+
+    def narrow(self, only: list[str] | None, skip: list[str] | None) -> EffectiveProfile:
+        """Apply --checks (run exactly these; ids or globs) and --skip-checks (drop these)."""
+        selected = list(self.selected)
+        if only:
+            picked = _expand(only, self.known_params, "--checks", None)
+            selected = [c for c in selected if c in picked]
+            selected += [c for c in picked if c not in selected]
+        if skip:
+            dropped = set(_expand(skip, self.known_params, "--skip-checks", None))
+            selected = [c for c in selected if c not in dropped]
+        return replace(
+            self,
+            selected=selected,
+            params={c: dict(self.known_params[c]) for c in selected},
+            severity={c: self.known_severity[c] for c in selected},
+        )
+
+    def with_fail_on(self, fail_on: str) -> EffectiveProfile:
+        """Apply --fail-on, which overrides every profile's `fail_on`."""
+        return replace(self, fail_on=_severity(fail_on, "--fail-on", None))
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (for results.json and reports)."""
+        return {
+            "names": list(self.names),
+            "chain": [
+                {"name": s.name, "path": s.path, "sha256": s.sha256, "builtin": s.builtin}
+                for s in self.chain
+            ],
+            "description": self.description,
+            "selected": list(self.selected),
+            "params": {c: dict(p) for c, p in self.params.items()},
+            "severity": dict(self.severity),
+            "fail_on": self.fail_on,
+            "conflicts": list(self.conflicts),
+        }
+
+
+# --- locating profile files -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Located:
+    """A profile file found but not yet read. `key` identifies it for cycle detection."""
+
+    name: str
+    display: str
+    key: str
+    builtin: bool
+    file: Any  # pathlib.Path or importlib.resources Traversable
+    base: Path | None  # folder that relative `extends` paths start from (user files)
+
+
+def _is_path(spec: str) -> bool:
+    return "/" in spec or spec.endswith(".toml")
+
+
+def _builtin_root() -> Any:
+    return resources.files(BUILTIN_PACKAGE)
+
+
+def builtin_profile_names() -> list[str]:
+    """Names of the shipped profiles, sorted."""
+    root = _builtin_root()
+    return sorted(
+        entry.name[: -len(".toml")]
+        for entry in root.iterdir()
+        if entry.name.endswith(".toml") and entry.is_file()
+    )
+
+
+def _locate(spec: str, base: Path | None, where: str, key: str | None) -> _Located:
+    if _is_path(spec):
+        path = Path(spec).expanduser()
+        if not path.is_absolute() and base is not None:
+            path = base / path
+        if not path.is_file():
+            if key is None:
+                raise ConfigError(str(path), None, "no such profile file")
+            raise ConfigError(where, key, f"no such profile file: {path}")
+        resolved = path.resolve()
+        stem = path.name[: -len(".toml")] if path.name.endswith(".toml") else path.name
+        return _Located(stem, str(path), str(resolved), False, path, resolved.parent)
+    names = builtin_profile_names()
+    if spec not in names:
+        available = ", ".join(names) or "none"
+        problem = f"no built-in profile {spec!r} (available: {available})"
+        if key is None:
+            problem += "; a path to a file must contain '/' or end in .toml"
+        raise ConfigError(where, key, problem)
+    return _Located(
+        spec,
+        f"profiles/{spec}.toml",
+        f"builtin:{spec}",
+        True,
+        _builtin_root().joinpath(f"{spec}.toml"),
+        None,
+    )
+
+
+def _read(located: _Located) -> tuple[dict[str, Any], str]:
+    try:
+        data: bytes = located.file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(located.display, None, f"cannot read: {exc.strerror or exc}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(located.display, None, f"not UTF-8 text ({exc.reason})") from exc
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(located.display, None, f"invalid TOML: {exc}") from exc
+    return doc, hashlib.sha256(data).hexdigest()
+
+
+# --- validating one file ----------------------------------------------------------------------
+
+
+@dataclass
+class _Parsed:
+    """One profile file, checked against the known checks."""
+
+    source: ProfileSource
+    name: str
+    extends: list[str]
+    description: str | None
+    fail_on: Severity | None
+    include: list[str] | None
+    exclude: list[str]
+    params: dict[str, dict[str, ParamValue]]
+    severity: dict[str, Severity]
+    base: Path | None
+
+
+def _type_name(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def _table(doc: Mapping[str, Any], name: str, where: str) -> dict[str, Any]:
+    value = doc.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(where, name, f"expected a table [{name}], got {_type_name(value)}")
+    return value
+
+
+def _strings(value: object, where: str, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(where, key, f"expected a list of strings, got {_type_name(value)}")
+    return list(value)
+
+
+def _severity(value: object, where: str, key: str | None) -> Severity:
+    if value not in SEVERITIES:
+        shown = repr(value) if isinstance(value, str) else _type_name(value)
+        raise ConfigError(where, key, f"expected one of {', '.join(SEVERITIES)}, got {shown}")
+    return value
+
+
+def _unknown_keys(
+    table: Mapping[str, Any], allowed: Iterable[str], where: str, prefix: str
+) -> None:
+    allowed = tuple(allowed)
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(
+                where, f"{prefix}{key}", f"unknown key (expected: {', '.join(allowed)})"
+            )
+
+
+def _expand(
+    patterns: list[str], checks: Mapping[str, object], where: str, key: str | None
+) -> list[str]:
+    """Check ids named by ids or fnmatch globs, in the order given (globs sorted by id)."""
+    found: list[str] = []
+    for pattern in patterns:
+        if any(ch in pattern for ch in "*?["):
+            matched = sorted(c for c in checks if fnmatch.fnmatchcase(c, pattern))
+            if not matched:
+                raise ConfigError(where, key, f"glob {pattern!r} matches no known check")
+        elif pattern in checks:
+            matched = [pattern]
+        else:
+            raise ConfigError(where, key, f"unknown check id {pattern!r}")
+        found += [c for c in matched if c not in found]
+    return found
+
+
+def _param_expectation(param: Param) -> str:
+    text = {
+        "int": "an integer",
+        "float": "a number",
+        "str": "a string",
+        "bool": "true or false",
+        "list[str]": "a list of strings",
+    }[param.kind]
+    if param.choices:
+        text += f" from {', '.join(param.choices)}"
+    return text
+
+
+def _parse(
+    located: _Located, doc: dict[str, Any], sha256: str, checks: Mapping[str, Check]
+) -> _Parsed:
+    where = located.display
+    for table in doc:
+        if table not in _TABLES:
+            raise ConfigError(where, table, f"unknown table (expected: {', '.join(_TABLES)})")
+
+    profile = _table(doc, "profile", where)
+    _unknown_keys(profile, _PROFILE_KEYS, where, "profile.")
+    name = profile.get("name", located.name)
+    if not isinstance(name, str) or not name:
+        raise ConfigError(where, "profile.name", f"expected a string, got {_type_name(name)}")
+    extends = _strings(profile.get("extends", []), where, "profile.extends")
+    description = profile.get("description")
+    if description is not None and not isinstance(description, str):
+        raise ConfigError(
+            where, "profile.description", f"expected a string, got {_type_name(description)}"
+        )
+    fail_on = profile.get("fail_on")
+    if fail_on is not None:
+        fail_on = _severity(fail_on, where, "profile.fail_on")
+
+    selection = _table(doc, "checks", where)
+    _unknown_keys(selection, _CHECKS_KEYS, where, "checks.")
+    include = None
+    if "include" in selection:
+        include = _expand(
+            _strings(selection["include"], where, "checks.include"),
+            checks,
+            where,
+            "checks.include",
+        )
+    exclude = _expand(
+        _strings(selection.get("exclude", []), where, "checks.exclude"),
+        checks,
+        where,
+        "checks.exclude",
+    )
+
+    params: dict[str, dict[str, ParamValue]] = {}
+    for check_id, values in _table(doc, "params", where).items():
+        key = f"params.{check_id}"
+        if check_id not in checks:
+            raise ConfigError(where, key, "unknown check id")
+        if not isinstance(values, dict):
+            raise ConfigError(where, key, f"expected a table, got {_type_name(values)}")
+        declared = checks[check_id].meta.params
+        for param, value in values.items():
+            if param not in declared:
+                takes = ", ".join(sorted(declared)) or "nothing"
+                raise ConfigError(
+                    where, f"{key}.{param}", f"unknown param ({check_id} takes: {takes})"
+                )
+            if not declared[param].accepts(value):
+                raise ConfigError(
+                    where,
+                    f"{key}.{param}",
+                    f"expected {_param_expectation(declared[param])}, got {_type_name(value)}"
+                    + (f" {value!r}" if isinstance(value, (str, list)) else f" {value}"),
+                )
+            # TOML integers given for a float param are kept as floats, so judges see one type.
+            if declared[param].kind == "float" and isinstance(value, int):
+                value = float(value)
+            params.setdefault(check_id, {})[param] = value
+
+    severity: dict[str, Severity] = {}
+    for check_id, value in _table(doc, "severity", where).items():
+        if check_id not in checks:
+            raise ConfigError(where, f"severity.{check_id}", "unknown check id")
+        severity[check_id] = _severity(value, where, f"severity.{check_id}")
+
+    return _Parsed(
+        ProfileSource(name, where, sha256, located.builtin),
+        name,
+        extends,
+        description,
+        fail_on,
+        include,
+        exclude,
+        params,
+        severity,
+        located.base,
+    )
+
+
+# --- merging ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Merge:
+    """The running state while profile files are applied in order."""
+
+    checks: Mapping[str, Check]
+    selected: list[str] = field(default_factory=list)
+    params: dict[str, dict[str, ParamValue]] = field(default_factory=dict)
+    severity: dict[str, Severity] = field(default_factory=dict)
+    description: str = ""
+    fail_on: Severity | None = None
+    chain: list[ProfileSource] = field(default_factory=list)
+    applied: set[str] = field(default_factory=set)
+
+    def apply(self, parsed: _Parsed) -> dict[str, dict[str, ParamValue]]:
+        """Merge one file; returns the params it set."""
+        if parsed.include is not None:
+            self.selected += [c for c in parsed.include if c not in self.selected]
+        drop = set(parsed.exclude)
+        self.selected = [c for c in self.selected if c not in drop]
+        for check_id, values in parsed.params.items():
+            self.params.setdefault(check_id, {}).update(values)
+        self.severity.update(parsed.severity)
+        if parsed.description is not None:
+            self.description = parsed.description
+        if parsed.fail_on is not None:
+            self.fail_on = parsed.fail_on
+        self.chain.append(parsed.source)
+        return parsed.params
+
+    def load(
+        self, spec: str, base: Path | None, where: str, key: str | None, stack: list[_Located]
+    ) -> dict[str, dict[str, ParamValue]]:
+        """Apply `spec` after its `extends`, each file once; returns the params newly set."""
+        located = _locate(spec, base, where, key)
+        if any(s.key == located.key for s in stack):
+            cycle = " -> ".join([s.display for s in stack] + [located.display])
+            raise ConfigError(where, key or "profile.extends", f"extends cycle: {cycle}")
+        if located.key in self.applied:
+            return {}
+        doc, sha256 = _read(located)
+        parsed = _parse(located, doc, sha256, self.checks)
+        set_here: dict[str, dict[str, ParamValue]] = {}
+        for parent in parsed.extends:
+            if located.builtin and _is_path(parent):
+                raise ConfigError(
+                    located.display,
+                    "profile.extends",
+                    f"a built-in profile extends built-in names only, not {parent!r}",
+                )
+            got = self.load(
+                parent, parsed.base, located.display, "profile.extends", [*stack, located]
+            )
+            _overlay(set_here, got)
+        self.applied.add(located.key)
+        _overlay(set_here, self.apply(parsed))
+        return set_here
+
+
+def _overlay(
+    into: dict[str, dict[str, ParamValue]], values: Mapping[str, Mapping[str, ParamValue]]
+) -> None:
+    for check_id, params in values.items():
+        into.setdefault(check_id, {}).update(params)
+
+
+def _conflicts(
+    per_spec: list[tuple[str, dict[str, dict[str, ParamValue]]]],
+) -> list[dict[str, Any]]:
+    """Params that two of the top-level specs set to different values."""
+    keys: list[tuple[str, str]] = []
+    for _, params in per_spec:
+        for check_id, values in params.items():
+            keys += [(check_id, p) for p in values if (check_id, p) not in keys]
+    conflicts: list[dict[str, Any]] = []
+    for check_id, param in sorted(keys):
+        setters = [
+            {"profile": spec, "value": params[check_id][param]}
+            for spec, params in per_spec
+            if param in params.get(check_id, {})
+        ]
+        distinct = {repr(s["value"]) for s in setters}
+        if len(distinct) > 1:
+            conflicts.append(
+                {
+                    "check": check_id,
+                    "param": param,
+                    "values": setters,
+                    "winner": setters[-1]["profile"],
+                }
+            )
+    return conflicts
+
+
+def load_profiles(specs: list[str], checks: Mapping[str, Check]) -> EffectiveProfile:
+    """Merge `specs` (built-in names or paths to TOML files) in order; later specs win.
+
+    Each file is applied once, after the profiles it extends; a file already applied (say
+    `default`, extended by two of the specs) is not applied again, so it cannot undo what a
+    later profile changed. Raises ConfigError naming the file and key on any mistake.
+    """
+    specs = list(specs) or [DEFAULT_PROFILE]
+    merge = _Merge(checks)
+    per_spec: list[tuple[str, dict[str, dict[str, ParamValue]]]] = []
+    for spec in specs:
+        per_spec.append((spec, merge.load(spec, None, spec, None, [])))
+
+    known_params: dict[str, dict[str, ParamValue]] = {}
+    known_severity: dict[str, Severity] = {}
+    for check_id, check in checks.items():
+        values = check.meta.defaults()
+        values.update(merge.params.get(check_id, {}))
+        known_params[check_id] = values
+        known_severity[check_id] = merge.severity.get(check_id, check.meta.severity)
+
+    return EffectiveProfile(
+        names=list(specs),
+        chain=list(merge.chain),
+        description=merge.description,
+        selected=list(merge.selected),
+        params={c: dict(known_params[c]) for c in merge.selected},
+        severity={c: known_severity[c] for c in merge.selected},
+        fail_on=merge.fail_on or DEFAULT_FAIL_ON,
+        conflicts=_conflicts(per_spec),
+        known_params=known_params,
+        known_severity=known_severity,
+    )
+
+
+# --- built-in profiles for list-profiles and explain ------------------------------------------
+
+
+def list_builtin_profiles() -> list[ProfileInfo]:
+    """Every shipped profile with what it extends and its description (files are not merged)."""
+    infos: list[ProfileInfo] = []
+    for name in builtin_profile_names():
+        located = _locate(name, None, name, None)
+        doc, _ = _read(located)
+        profile = _table(doc, "profile", located.display)
+        _unknown_keys(profile, _PROFILE_KEYS, located.display, "profile.")
+        extends = _strings(profile.get("extends", []), located.display, "profile.extends")
+        description = profile.get("description", "")
+        if not isinstance(description, str):
+            raise ConfigError(located.display, "profile.description", "expected a string")
+        infos.append(ProfileInfo(name, extends, description, str(located.file)))
+    return infos
+
+
+def params_per_profile(
+    check_id: str, checks: Mapping[str, Check]
+) -> dict[str, dict[str, ParamValue]]:
+    """The effective params of `check_id` under each built-in profile that selects it."""
+    if check_id not in checks:
+        raise ConfigError("explain", None, f"unknown check id {check_id!r}")
+    found: dict[str, dict[str, ParamValue]] = {}
+    for name in builtin_profile_names():
+        effective = load_profiles([name], checks)
+        if check_id in effective.selected:
+            found[name] = dict(effective.params[check_id])
+    return found
