@@ -80,15 +80,15 @@ def test_hostile_pytest_setup_in_cwd_changes_nothing(
         "def pytest_collection_modifyitems(items):\n    items.clear()\n"
     )
     proc = run_memcheck(
-        "--profile", "database", cwd=tmp_path,
+        "--profile",
+        "database",
+        cwd=tmp_path,
         env={"PYTEST_ADDOPTS": "-k nothing --collect-only", "PYTEST_PLUGINS": "nonexistent_plugin"},
     )
     assert proc.returncode in (0, 1, 3), proc.stderr
     assert not marker.exists(), "a conftest.py in the working directory was imported"
     _, clean_reports = database_run
-    assert set(_outcomes(_results(tmp_path / "reports"))) == set(
-        _outcomes(_results(clean_reports))
-    )
+    assert set(_outcomes(_results(tmp_path / "reports"))) == set(_outcomes(_results(clean_reports)))
 
 
 def test_bad_profile_exits_2_with_one_line(tmp_path: Path) -> None:
@@ -145,6 +145,14 @@ def test_collect_then_root_gives_same_verdicts(tmp_path: Path) -> None:
     off_out = _outcomes(_results(tmp_path / "off"))
     # Values that move between two samples (available memory, processes) may differ; the
     # configuration checks must not.
-    for check in ("swappiness", "thp_enabled", "thp_defrag", "zone_reclaim_mode",
-                  "min_free_kbytes", "panic_on_oom", "vfs_cache_pressure", "sysctl_persisted"):
+    for check in (
+        "swappiness",
+        "thp_enabled",
+        "thp_defrag",
+        "zone_reclaim_mode",
+        "min_free_kbytes",
+        "panic_on_oom",
+        "vfs_cache_pressure",
+        "sysctl_persisted",
+    ):
         assert live_out[check] == off_out[check], check

@@ -17,7 +17,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("wheel")
     built = subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--outdir", str(work / "dist"), str(ROOT)],
-        capture_output=True, text=True, check=False, timeout=600,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
     )
     assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
     wheels = list((work / "dist").glob("memcheck-*.whl"))
@@ -26,7 +29,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv.EnvBuilder(with_pip=True).create(env_dir)
     pip = subprocess.run(
         [str(env_dir / "bin" / "pip"), "install", "-q", str(wheels[0])],
-        capture_output=True, text=True, check=False, timeout=600,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
     )
     assert pip.returncode == 0, pip.stderr[-2000:]
     return env_dir
@@ -45,13 +51,20 @@ def test_installed_command_audits_a_snapshot_from_another_directory(
     snapshot = ROOT / "tests" / "hosts" / "stock-ubuntu-22.04"
     proc = subprocess.run(
         [str(installed / "bin" / "memcheck"), "--profile", "database", "--root", str(snapshot)],
-        cwd=tmp_path, capture_output=True, text=True, check=False, timeout=300,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "swappiness" in proc.stdout
     assert (tmp_path / "reports" / "junit.xml").is_file()
     version = subprocess.run(
         [str(installed / "bin" / "memcheck"), "--version"],
-        capture_output=True, text=True, check=False, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
     )
     assert version.returncode == 0 and "memcheck" in version.stdout

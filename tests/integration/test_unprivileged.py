@@ -26,7 +26,12 @@ def test_unprivileged_run_degrades_honestly(tmp_path: Path) -> None:
     env["HOME"] = str(tmp_path)
     proc = subprocess.run(
         [*user_cmd, memcheck, "--profile", "database", "--report-dir", str(tmp_path / "r")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=300,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
     )
     assert proc.returncode in (0, 1, 3), proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
