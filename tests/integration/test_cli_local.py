@@ -137,6 +137,7 @@ def test_collect_then_root_gives_same_verdicts(tmp_path: Path) -> None:
     assert collected.returncode == 0, collected.stderr
     assert snap.stat().st_size > 0
     live = run_memcheck("--profile", "database", "--report-dir", "live", cwd=tmp_path)
+    assert live.returncode in (0, 1, 3), live.stderr
     offline = run_memcheck(
         "--profile", "database", "--root", str(snap), "--report-dir", "off", cwd=tmp_path
     )
