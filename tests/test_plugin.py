@@ -1,0 +1,43 @@
+"""memcheck as a plain pytest plugin: `pytest --memcheck-profile ... --memcheck-root ...`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+HOSTS = Path(__file__).parent / "hosts"
+pytest_plugins = ["pytester"]
+
+
+def test_plugin_runs_checks_as_pytest_items(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    pytester.makepyfile(test_own="def test_users_own_test():\n    assert True\n")
+    result = pytester.runpytest_subprocess(
+        "--memcheck-profile", "database",
+        "--memcheck-root", str(HOSTS / "stock-ubuntu-22.04"),
+        "--memcheck-report-dir", str(tmp_path / "r"),
+        "-p", "no:cacheprovider", "-rA",
+    )
+    data = json.loads((tmp_path / "r" / "results.json").read_text())
+    outcomes = [r["outcome"] for r in data["hosts"][0]["results"]]
+    counts = result.parseoutcomes()
+    assert counts.get("failed", 0) == outcomes.count("fail")
+    assert counts.get("passed", 0) == outcomes.count("pass") + 1  # plus the user's own test
+    assert counts.get("skipped", 0) == outcomes.count("skip") + outcomes.count("waived")
+    assert counts.get("error", counts.get("errors", 0)) == outcomes.count("error")
+    result.stdout.fnmatch_lines(["*swappiness*stg-db-1*"])
+    assert result.ret == data["exit_code"]
+
+
+def test_plugin_is_inert_without_its_options(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_own="def test_only():\n    assert True\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert not (pytester.path / "reports").exists()
+
+
+def test_plugin_bad_profile_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--memcheck-profile", "nope", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*nope*"])
