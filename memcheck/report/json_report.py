@@ -12,16 +12,109 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar, Union
 
 from memcheck.errors import ConfigError
-from memcheck.model import SEVERITY_RANK
+from memcheck.model import OUTCOMES, SEVERITIES, SEVERITY_RANK
 from memcheck.results import SCHEMA_VERSION, RunResult
 
 PathLike = Union[str, "os.PathLike[str]"]
 T = TypeVar("T")
 
-# Fields a results file must carry; the rest have defaults in RunResult.
+# What each field of a results file must hold (the renderers rely on it); "?" allows null.
+_RUN_FIELDS = {
+    "memcheck_version": "str",
+    "started_at": "str",
+    "finished_at": "str",
+    "profiles": "list[str]",
+    "fail_on": "severity",
+    "command": "list[str]",
+    "user": "str",
+    "controller": "str",
+    "profile_hashes": "dict[str]",
+    "conflicts": "list[dict]",
+    "waivers_expired": "list[dict]",
+    "waivers_unused": "list[dict]",
+    "hosts": "list[dict]",
+    "exit_code": "int",
+}
+_HOST_FIELDS = {
+    "name": "str",
+    "source": "str",
+    "kernel": "str?",
+    "distribution": "str?",
+    "collected_at": "str?",
+    "in_container": "bool?",
+    "cgroup_mode": "str?",
+    "unreachable": "str?",
+    "collection_errors": "dict[str]",
+    "collection_seconds": "num?",
+    "results": "list[dict]",
+}
+_CHECK_FIELDS = {
+    "check": "str",
+    "title": "str",
+    "area": "str",
+    "outcome": "outcome",
+    "severity": "severity",
+    "message": "str",
+    "evidence": "list[dict]",
+    "rationale": "str",
+    "remediation": "str",
+    "references": "list[str]",
+    "params": "dict",
+    "waiver": "dict?",
+    "duration_seconds": "num",
+}
+# Fields that must be present; the rest have defaults in the dataclasses.
 _REQUIRED_RUN = ("memcheck_version", "started_at", "finished_at", "profiles", "fail_on")
 _REQUIRED_HOST = ("name", "source")
 _REQUIRED_CHECK = ("check", "title", "area", "outcome", "severity", "message")
+_KIND_NAMES = {
+    "str": "a string",
+    "int": "an integer",
+    "num": "a number",
+    "bool": "true or false",
+    "dict": "an object",
+    "dict[str]": "an object of strings",
+    "list[str]": "a list of strings",
+    "list[dict]": "a list of objects",
+    "severity": f"one of {', '.join(SEVERITIES)}",
+    "outcome": f"one of {', '.join(OUTCOMES)}",
+}
+
+
+def _is_kind(value: Any, kind: str) -> bool:
+    if kind.endswith("?"):
+        return value is None or _is_kind(value, kind[:-1])
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "num":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "dict":
+        return isinstance(value, dict)
+    if kind == "dict[str]":
+        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    if kind == "list[str]":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == "list[dict]":
+        return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+    if kind == "severity":
+        return value in SEVERITIES
+    return value in OUTCOMES
+
+
+def _check_fields(
+    data: dict[str, Any], kinds: dict[str, str], required: tuple[str, ...], where: str, at: str
+) -> None:
+    for key in required:
+        if key not in data:
+            raise ConfigError(where, f"{at}{key}", "missing")
+    for key, kind in kinds.items():
+        if key in data and not _is_kind(data[key], kind):
+            name = _KIND_NAMES[kind.rstrip("?")] + (" or null" if kind.endswith("?") else "")
+            raise ConfigError(where, f"{at}{key}", f"expected {name}, got {data[key]!r:.60}")
 
 
 def write_atomically(path: PathLike, data: bytes) -> Path:
@@ -66,29 +159,12 @@ def _check_shape(data: Any, where: str) -> None:
             "schema_version",
             f"{version!r} is newer than this memcheck reads ({SCHEMA_VERSION})",
         )
-    for key in _REQUIRED_RUN:
-        if key not in data:
-            raise ConfigError(where, key, "missing")
-    if not isinstance(data["profiles"], list):
-        raise ConfigError(where, "profiles", "expected a list of profile names")
-    hosts = data.get("hosts", [])
-    if not isinstance(hosts, list):
-        raise ConfigError(where, "hosts", "expected a list")
-    for i, host in enumerate(hosts):
-        if not isinstance(host, dict):
-            raise ConfigError(where, f"hosts[{i}]", "expected an object")
-        for key in _REQUIRED_HOST:
-            if key not in host:
-                raise ConfigError(where, f"hosts[{i}].{key}", "missing")
-        results = host.get("results", [])
-        if not isinstance(results, list):
-            raise ConfigError(where, f"hosts[{i}].results", "expected a list")
-        for j, result in enumerate(results):
-            if not isinstance(result, dict):
-                raise ConfigError(where, f"hosts[{i}].results[{j}]", "expected an object")
-            for key in _REQUIRED_CHECK:
-                if key not in result:
-                    raise ConfigError(where, f"hosts[{i}].results[{j}].{key}", "missing")
+    _check_fields(data, _RUN_FIELDS, _REQUIRED_RUN, where, "")
+    for i, host in enumerate(data.get("hosts", [])):
+        _check_fields(host, _HOST_FIELDS, _REQUIRED_HOST, where, f"hosts[{i}].")
+        for j, result in enumerate(host.get("results", [])):
+            at = f"hosts[{i}].results[{j}]."
+            _check_fields(result, _CHECK_FIELDS, _REQUIRED_CHECK, where, at)
 
 
 def read_json(path: PathLike) -> RunResult:

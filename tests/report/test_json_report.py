@@ -139,6 +139,34 @@ def test_load_results_accepts_one_path(tmp_path: Path, run: RunResult) -> None:
             ' "profiles": [], "hosts": [{"name": "h", "source": "s", "results": [{}]}]}',
             "hosts[0].results[0].check: missing",
         ),
+        (
+            '{"memcheck_version": "1", "started_at": "", "finished_at": "", "fail_on": "low",'
+            ' "profiles": "default"}',
+            "profiles: expected a list of strings",
+        ),
+        (
+            '{"memcheck_version": "1", "started_at": "", "finished_at": "", "fail_on": "none",'
+            ' "profiles": []}',
+            "fail_on: expected one of critical, high, medium, low",
+        ),
+        (
+            '{"memcheck_version": "1", "started_at": "", "finished_at": "", "fail_on": "low",'
+            ' "profiles": [], "hosts": [{"name": "h", "source": "s", "in_container": "yes"}]}',
+            "hosts[0].in_container: expected true or false or null",
+        ),
+        (
+            '{"memcheck_version": "1", "started_at": "", "finished_at": "", "fail_on": "low",'
+            ' "profiles": [], "hosts": [{"name": "h", "source": "s", "results": [{"check": "c",'
+            ' "title": "t", "area": "a", "outcome": "pass", "severity": "low", "message": 1}]}]}',
+            "hosts[0].results[0].message: expected a string, got 1",
+        ),
+        (
+            '{"memcheck_version": "1", "started_at": "", "finished_at": "", "fail_on": "low",'
+            ' "profiles": [], "hosts": [{"name": "h", "source": "s", "results": [{"check": "c",'
+            ' "title": "t", "area": "a", "outcome": "pass", "severity": "low", "message": "m",'
+            ' "evidence": ["line"]}]}]}',
+            "hosts[0].results[0].evidence: expected a list of objects",
+        ),
     ],
 )
 def test_load_results_names_file_and_problem(tmp_path: Path, content: str, problem: str) -> None:
