@@ -196,7 +196,7 @@ def parse_instant(stamp: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _extreme(stamps: Iterable[str], pick: Callable[..., datetime]) -> str:
+def _extreme(stamps: Sequence[str], pick: Callable[..., datetime]) -> str:
     """The earliest or latest of `stamps` (by `pick`=min/max); unparseable ones are ignored."""
     known = [(m, s) for s in stamps if s for m in [parse_instant(s)] if m is not None]
     if not known:

@@ -11,6 +11,7 @@ characters XML cannot hold become visible escapes instead of being dropped by ju
 from __future__ import annotations
 
 import json
+import math
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,7 +41,8 @@ def ant_timestamp(*stamps: str | None) -> str:
 
 def seconds(value: float | None) -> str:
     """A duration as both schemas accept it: plain decimal, at most three decimals."""
-    return f"{max(value or 0.0, 0.0):.3f}"
+    number = float(value or 0.0)
+    return f"{number:.3f}" if math.isfinite(number) and number > 0 else "0.000"
 
 
 def failure_message(result: CheckResult) -> str:

@@ -214,3 +214,14 @@ def test_no_attributes_the_schemas_forbid(run: RunResult) -> None:
     assert dict(doc.attrib) == {}
     assert all("disabled" not in el.attrib for el in doc.iter())
     assert all("type" not in el.attrib for el in doc.iter("skipped"))
+
+
+@pytest.mark.parametrize(
+    ("duration", "shown"),
+    [(0.0012345, "0.001"), (12.5, "12.500"), (-1.0, "0.000"), (float("nan"), "0.000"),
+     (float("inf"), "0.000")],
+)  # fmt: skip
+def test_odd_durations_stay_valid(duration: float, shown: str) -> None:
+    host = HostResult("h", "local://", results=[result("c", "pass", duration_seconds=duration)])
+    doc = assert_valid(build_junit(sample_run([host])))
+    assert doc.find("testsuite/testcase").get("time") == shown
