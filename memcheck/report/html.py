@@ -1,0 +1,290 @@
+"""report.html: one self-contained page (no network, no script needed) rendered from results.json.
+
+Everything from a host is first made visible (`safe_text`), then escaped by Jinja2's
+autoescaping; no host text is ever marked safe. The page carries a Content-Security-Policy that
+allows only its own inline style and script, by hash, so even a mistake here could not load or
+run anything else.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import shlex
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from memcheck.model import OUTCOMES, SEVERITIES, SEVERITY_RANK
+from memcheck.report.json_report import PathLike, parse_instant, write_atomically
+from memcheck.report.safe_text import deep_visible, show_value
+from memcheck.results import RunResult
+
+OUTCOME_LABELS = {
+    "fail": "FAIL",
+    "error": "ERROR",
+    "waived": "WAIVED",
+    "skip": "SKIP",
+    "pass": "PASS",
+}
+OUTCOME_RANK = {name: rank for rank, name in enumerate(OUTCOMES)}  # fail first
+_LINKABLE = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
+_EVIDENCE_KEYS = ("text", "source", "line")
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("memcheck.report", "templates"),
+    autoescape=True,  # on for every template, whatever its file name
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+def csp_hash(text: str) -> str:
+    """The CSP source expression ('sha256-…') that allows exactly this inline text."""
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+def link_target(url: str) -> str | None:
+    """`url` when it may be a link (http or https only), else None: shown as text."""
+    return url if _LINKABLE.match(url) else None
+
+
+def _location(item: Mapping[str, Any]) -> str:
+    source = str(item.get("source") or "")
+    if source and item.get("line") is not None:
+        return f"{source}:{item['line']}"
+    return source
+
+
+def _evidence(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Evidence as lines (`source:line text`) plus a table of the structured fields."""
+    lines = [{"where": _location(i), "text": str(i.get("text", ""))} for i in items]
+    columns: list[str] = []
+    for item in items:
+        for key in item:
+            if key not in _EVIDENCE_KEYS and key not in columns:
+                columns.append(key)
+    rows = [
+        {"where": _location(i), "cells": [show_value(i[c]) if c in i else "" for c in columns]}
+        for i in items
+        if any(c in i for c in columns)
+    ]
+    return {"lines": lines, "columns": columns, "rows": rows}
+
+
+def _waiver_text(waiver: Mapping[str, Any] | None) -> str:
+    if not waiver:
+        return ""
+    parts = [str(waiver.get("reason") or "no reason given")]
+    if waiver.get("approved_by"):
+        parts.append(f"approved by {waiver['approved_by']}")
+    if waiver.get("expires"):
+        parts.append(f"expires {waiver['expires']}")
+    return "; ".join(parts)
+
+
+def _duration(started: str, finished: str) -> str:
+    start, end = parse_instant(started), parse_instant(finished)
+    if start is None or end is None:
+        return ""
+    total = max((end - start).total_seconds(), 0.0)
+    return f"{total:.1f} s" if total < 120 else f"{total / 60:.1f} min"
+
+
+def _exit_meaning(code: int, fail_on: str) -> str:
+    return {
+        0: f"no failure at or above {fail_on}",
+        1: f"at least one failure at or above {fail_on}",
+        2: "usage or configuration error",
+        3: f"no failure at or above {fail_on}, but some checks could not be evaluated",
+    }.get(code, "unknown")
+
+
+def _yes_no(value: bool | None) -> str:
+    return "unknown" if value is None else ("yes" if value else "no")
+
+
+def build_context(run: RunResult) -> dict[str, Any]:
+    """Everything the template shows, from the run's JSON form with host text made visible."""
+    data: dict[str, Any] = deep_visible(run.to_json())
+    hosts: list[dict[str, Any]] = []
+    findings: list[dict[str, Any]] = []
+    check_order: list[str] = []
+    check_info: dict[str, dict[str, Any]] = {}
+    cells: dict[tuple[str, int], dict[str, Any]] = {}
+
+    for h_index, host in enumerate(data["hosts"]):
+        counts = {name: 0 for name in OUTCOMES}
+        for c_index, res in enumerate(host["results"]):
+            outcome = res["outcome"]
+            counts[outcome] = counts.get(outcome, 0) + 1
+            check_id = res["check"]
+            if check_id not in check_info:
+                check_order.append(check_id)
+                check_info[check_id] = {
+                    "id": check_id,
+                    "title": res["title"],
+                    "area": res["area"],
+                    "outcomes": set(),
+                    "severities": set(),
+                    "worst": (len(OUTCOMES), 0),
+                }
+            info = check_info[check_id]
+            info["outcomes"].add(outcome)
+            info["severities"].add(res["severity"])
+            rank = (
+                OUTCOME_RANK.get(outcome, len(OUTCOMES)),
+                -SEVERITY_RANK.get(res["severity"], 0),
+            )
+            info["worst"] = min(info["worst"], rank)
+            anchor = f"f-{h_index}-{c_index}" if outcome != "pass" else None
+            cells[(check_id, h_index)] = {
+                "outcome": outcome,
+                "label": OUTCOME_LABELS.get(outcome, outcome.upper()),
+                "anchor": anchor,
+                "severity": res["severity"],
+                "message": res["message"],
+            }
+            if outcome == "pass":
+                continue
+            findings.append(
+                {
+                    "anchor": anchor,
+                    "sort": (
+                        OUTCOME_RANK.get(outcome, len(OUTCOMES)),
+                        -SEVERITY_RANK.get(res["severity"], 0),
+                        h_index,
+                        check_id,
+                    ),
+                    "host_index": h_index,
+                    "host": host["name"],
+                    "check": check_id,
+                    "title": res["title"],
+                    "area": res["area"],
+                    "outcome": outcome,
+                    "label": OUTCOME_LABELS.get(outcome, outcome.upper()),
+                    "severity": res["severity"],
+                    "message": res["message"],
+                    "observed": show_value(res.get("observed")),
+                    "expected": show_value(res.get("expected")),
+                    "has_values": res.get("observed") is not None
+                    or res.get("expected") is not None,
+                    "rationale": res.get("rationale", ""),
+                    "remediation": res.get("remediation", ""),
+                    "references": [
+                        {"text": r, "href": link_target(r)} for r in res.get("references", [])
+                    ],
+                    "evidence": _evidence(res.get("evidence", [])),
+                    "params": [
+                        f"{k}={show_value(v)}" for k, v in sorted(res.get("params", {}).items())
+                    ],
+                    "waiver": _waiver_text(res.get("waiver")),
+                }
+            )
+        hosts.append(
+            {
+                "index": h_index,
+                "name": host["name"],
+                "source": host["source"],
+                "kernel": host.get("kernel") or "unknown",
+                "distribution": host.get("distribution") or "unknown",
+                "cgroup_mode": host.get("cgroup_mode") or "unknown",
+                "in_container": _yes_no(host.get("in_container")),
+                "collected_at": host.get("collected_at") or "",
+                "collection_seconds": host.get("collection_seconds"),
+                "unreachable": host.get("unreachable"),
+                "collection_errors": sorted(host.get("collection_errors", {}).items()),
+                "counts": counts,
+            }
+        )
+
+    rows = []
+    for check_id in sorted(check_order, key=lambda c: (check_info[c]["worst"], c)):
+        info = check_info[check_id]
+        classes = [f"has-{o}" for o in sorted(info["outcomes"])]
+        classes += [f"sv-{s}" for s in sorted(info["severities"])]
+        row_cells = []
+        for h in hosts:
+            cell = cells.get((check_id, h["index"]))
+            if cell is None:
+                missing = "not collected" if h["unreachable"] else "not run"
+                cell = {
+                    "outcome": "none",
+                    "label": missing,
+                    "anchor": None,
+                    "severity": "",
+                    "message": missing,
+                }
+            row_cells.append(cell)
+        rows.append({**info, "classes": " ".join(classes), "cells": row_cells})
+
+    findings.sort(key=lambda f: f["sort"])
+    fail_by_severity = {s: 0 for s in SEVERITIES}
+    for f in findings:
+        if f["outcome"] == "fail":
+            fail_by_severity[f["severity"]] = fail_by_severity.get(f["severity"], 0) + 1
+    targets = []
+    for h in hosts:
+        if h["source"] not in targets:
+            targets.append(h["source"])
+
+    return {
+        "run": data,
+        "command": shlex.join(data.get("command", [])),
+        "duration": _duration(data["started_at"], data["finished_at"]),
+        "exit_code": run.compute_exit_code(),
+        "exit_meaning": _exit_meaning(run.compute_exit_code(), run.fail_on),
+        "targets": targets,
+        "summary": data["summary"],
+        "fail_by_severity": fail_by_severity,
+        "hosts": hosts,
+        "rows": rows,
+        "findings": findings,
+        "outcomes": list(OUTCOMES),
+        "severities": list(SEVERITIES),
+        "labels": OUTCOME_LABELS,
+        "conflicts": [
+            [f"{k}={show_value(v)}" for k, v in c.items()] for c in data.get("conflicts", [])
+        ],
+        "waivers_expired": [_waiver_line(w) for w in data.get("waivers_expired", [])],
+        "waivers_unused": [_waiver_line(w) for w in data.get("waivers_unused", [])],
+        "generated_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
+
+
+def _waiver_line(waiver: Mapping[str, Any]) -> str:
+    scope = str(waiver.get("check", "?"))
+    if waiver.get("hosts"):
+        scope += f" on {waiver['hosts']}"
+    return f"{scope}: {_waiver_text(waiver)}"
+
+
+def render_html(run: RunResult) -> str:
+    """The text of report.html for `run`."""
+    context = build_context(run)
+    style = _ENV.get_template("report.css.j2").render(
+        outcomes=context["outcomes"], severities=context["severities"]
+    )
+    script = _ENV.get_template("report.js.j2").render()
+    csp = (
+        "default-src 'none'; "
+        f"style-src {csp_hash(style)}; script-src {csp_hash(script)}; "
+        "img-src 'none'; base-uri 'none'; form-action 'none'"
+    )
+    # The style and script are memcheck's own static text, never host text.
+    return _ENV.get_template("report.html.j2").render(
+        **context, style=Markup(style), script=Markup(script), csp=csp
+    )
+
+
+def write_html(run: RunResult, path: PathLike) -> Path:
+    """Write `run` as report.html at `path` and return the path."""
+    return write_atomically(path, render_html(run).encode("utf-8"))

@@ -1,0 +1,264 @@
+"""results.json: write a run in machine form, and load (and merge) runs saved anywhere."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, TypeVar, Union
+
+from memcheck.errors import ConfigError
+from memcheck.model import OUTCOMES, SEVERITIES, SEVERITY_RANK
+from memcheck.results import SCHEMA_VERSION, RunResult
+
+PathLike = Union[str, "os.PathLike[str]"]
+T = TypeVar("T")
+
+# What each field of a results file must hold (the renderers rely on it); "?" allows null.
+_RUN_FIELDS = {
+    "memcheck_version": "str",
+    "started_at": "str",
+    "finished_at": "str",
+    "profiles": "list[str]",
+    "fail_on": "severity",
+    "command": "list[str]",
+    "user": "str",
+    "controller": "str",
+    "profile_hashes": "dict[str]",
+    "conflicts": "list[dict]",
+    "waivers_expired": "list[dict]",
+    "waivers_unused": "list[dict]",
+    "hosts": "list[dict]",
+    "exit_code": "int",
+}
+_HOST_FIELDS = {
+    "name": "str",
+    "source": "str",
+    "kernel": "str?",
+    "distribution": "str?",
+    "collected_at": "str?",
+    "in_container": "bool?",
+    "cgroup_mode": "str?",
+    "unreachable": "str?",
+    "collection_errors": "dict[str]",
+    "collection_seconds": "num?",
+    "results": "list[dict]",
+}
+_CHECK_FIELDS = {
+    "check": "str",
+    "title": "str",
+    "area": "str",
+    "outcome": "outcome",
+    "severity": "severity",
+    "message": "str",
+    "evidence": "list[dict]",
+    "rationale": "str",
+    "remediation": "str",
+    "references": "list[str]",
+    "params": "dict",
+    "waiver": "dict?",
+    "duration_seconds": "num",
+}
+# Fields that must be present; the rest have defaults in the dataclasses.
+_REQUIRED_RUN = ("memcheck_version", "started_at", "finished_at", "profiles", "fail_on")
+_REQUIRED_HOST = ("name", "source")
+_REQUIRED_CHECK = ("check", "title", "area", "outcome", "severity", "message")
+_KIND_NAMES = {
+    "str": "a string",
+    "int": "an integer",
+    "num": "a number",
+    "bool": "true or false",
+    "dict": "an object",
+    "dict[str]": "an object of strings",
+    "list[str]": "a list of strings",
+    "list[dict]": "a list of objects",
+    "severity": f"one of {', '.join(SEVERITIES)}",
+    "outcome": f"one of {', '.join(OUTCOMES)}",
+}
+
+
+def _is_kind(value: Any, kind: str) -> bool:
+    if kind.endswith("?"):
+        return value is None or _is_kind(value, kind[:-1])
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "num":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "dict":
+        return isinstance(value, dict)
+    if kind == "dict[str]":
+        return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    if kind == "list[str]":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == "list[dict]":
+        return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+    if kind == "severity":
+        return value in SEVERITIES
+    return value in OUTCOMES
+
+
+def _check_fields(
+    data: dict[str, Any], kinds: dict[str, str], required: tuple[str, ...], where: str, at: str
+) -> None:
+    for key in required:
+        if key not in data:
+            raise ConfigError(where, f"{at}{key}", "missing")
+    for key, kind in kinds.items():
+        if key in data and not _is_kind(data[key], kind):
+            name = _KIND_NAMES[kind.rstrip("?")] + (" or null" if kind.endswith("?") else "")
+            raise ConfigError(where, f"{at}{key}", f"expected {name}, got {data[key]!r:.60}")
+
+
+def write_atomically(path: PathLike, data: bytes) -> Path:
+    """Write `data` to `path` through a temporary file, so a reader never sees half a report."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return target
+
+
+def dumps_json(run: RunResult) -> bytes:
+    """The UTF-8 bytes of results.json.
+
+    Text from hosts may hold lone surrogates (bytes that were not UTF-8); they are written as
+    JSON escapes (\\udcff), which any JSON reader turns back into the same string.
+    """
+    return run.dumps().encode("utf-8", "backslashreplace")
+
+
+def write_json(run: RunResult, path: PathLike) -> Path:
+    """Write `run` as results.json at `path` and return the path."""
+    return write_atomically(path, dumps_json(run))
+
+
+def _check_shape(data: Any, where: str) -> None:
+    """Raise ConfigError naming the first field missing or of the wrong kind."""
+    if not isinstance(data, dict):
+        raise ConfigError(where, None, "expected a JSON object at the top level")
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise ConfigError(
+            where,
+            "schema_version",
+            f"{version!r} is newer than this memcheck reads ({SCHEMA_VERSION})",
+        )
+    _check_fields(data, _RUN_FIELDS, _REQUIRED_RUN, where, "")
+    for i, host in enumerate(data.get("hosts", [])):
+        _check_fields(host, _HOST_FIELDS, _REQUIRED_HOST, where, f"hosts[{i}].")
+        for j, result in enumerate(host.get("results", [])):
+            at = f"hosts[{i}].results[{j}]."
+            _check_fields(result, _CHECK_FIELDS, _REQUIRED_CHECK, where, at)
+
+
+def read_json(path: PathLike) -> RunResult:
+    """One results.json, as written by `write_json`; ConfigError names the file and the problem."""
+    where = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except OSError as exc:
+        raise ConfigError(where, None, f"cannot read: {exc.strerror or exc}") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(where, None, f"not a results.json file: {exc}") from exc
+    _check_shape(data, where)
+    try:
+        return RunResult.from_json(data)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(where, None, f"not a results.json file: {exc}") from exc
+
+
+def parse_instant(stamp: str) -> datetime | None:
+    """An ISO-8601 time as an aware datetime (naive ones are taken as UTC), or None."""
+    text = stamp.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _extreme(stamps: Sequence[str], pick: Callable[..., datetime]) -> str:
+    """The earliest or latest of `stamps` (by `pick`=min/max); unparseable ones are ignored."""
+    known = [(m, s) for s in stamps if s for m in [parse_instant(s)] if m is not None]
+    if not known:
+        return next((s for s in stamps if s), "")
+    best = pick(m for m, _ in known)
+    return next(s for m, s in known if m == best)
+
+
+def _unique(items: Iterable[T]) -> list[T]:
+    """Items in first-seen order without repeats (compared by their JSON form)."""
+    seen: set[str] = set()
+    out: list[T] = []
+    for item in items:
+        key = json.dumps(item, sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
+def _joined(values: Iterable[str]) -> str:
+    return ", ".join(v for v in _unique(values) if v)
+
+
+def merge_runs(runs: Sequence[RunResult]) -> RunResult:
+    """One run holding every host of `runs`.
+
+    Hosts are concatenated in order; profiles, conflicts and waiver notes are united; the run
+    starts at the earliest start and ends at the latest finish; the strictest `fail_on` applies
+    and the exit code is computed afresh from the merged hosts.
+    """
+    if not runs:
+        raise ValueError("merge_runs needs at least one run")
+    first = runs[0]
+    hashes: dict[str, str] = {}
+    for run in runs:
+        for name, digest in run.profile_hashes.items():
+            hashes.setdefault(name, digest)
+    merged = RunResult(
+        memcheck_version=_joined(r.memcheck_version for r in runs),
+        started_at=_extreme([r.started_at for r in runs], min),
+        finished_at=_extreme([r.finished_at for r in runs], max),
+        profiles=_unique(p for r in runs for p in r.profiles),
+        fail_on=min((r.fail_on for r in runs), key=lambda s: SEVERITY_RANK.get(s, 1)),
+        command=list(first.command),
+        user=_joined(r.user for r in runs),
+        controller=_joined(r.controller for r in runs),
+        profile_hashes=hashes,
+        conflicts=_unique(c for r in runs for c in copy.deepcopy(r.conflicts)),
+        waivers_expired=_unique(w for r in runs for w in copy.deepcopy(r.waivers_expired)),
+        waivers_unused=_unique(w for r in runs for w in copy.deepcopy(r.waivers_unused)),
+        hosts=[copy.deepcopy(h) for r in runs for h in r.hosts],
+    )
+    merged.exit_code = merged.compute_exit_code()
+    return merged
+
+
+def load_results(paths: PathLike | Iterable[PathLike]) -> RunResult:
+    """Read one or more results.json files and merge them into one run (see `merge_runs`)."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    runs = [read_json(p) for p in paths]
+    if not runs:
+        raise ConfigError("results", None, "no results.json file given")
+    return merge_runs(runs)
