@@ -315,12 +315,12 @@ def cmd_run(args: argparse.Namespace, passthrough: list[str], original: list[str
         return EXIT_USAGE
     from memcheck.report.console import render_console
 
-    text = render_console(capture.run, color=_use_color(args.color), verbose=args.verbose)
+    text = render_console(
+        capture.run, color=_use_color(args.color), verbose=args.verbose, reports=capture.reports
+    )
     if args.quiet:
         text = "\n".join(line for line in text.splitlines() if line.strip())
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    for kind, path in sorted(capture.reports.items()):
-        print(f"{kind}: {path}")
     return int(capture.run.exit_code)
 
 
