@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from memcheck.facts.base import FactsBase, cached
+from memcheck.facts.meminfo import MeminfoFacts
 from memcheck.facts.processes import ProcessFacts
+from memcheck.facts.sysctl import SysctlFacts
 from memcheck.facts.systemd import SystemdFacts
 
 __all__ = ["Facts", "cached"]
 
 
 class Facts(
+    MeminfoFacts,
     ProcessFacts,
+    SysctlFacts,
     SystemdFacts,
     FactsBase,
 ):
