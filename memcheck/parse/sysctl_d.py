@@ -9,13 +9,14 @@ Files: `/etc/sysctl.d`, `/run/sysctl.d`, `/usr/local/lib/sysctl.d`, `/usr/lib/sy
   `/etc/sysctl.d/x.conf` hides `/usr/lib/sysctl.d/x.conf`; a link to `/dev/null` (or an
   empty file) in a higher directory masks the lower file;
 - within and across files, a later assignment to a key wins;
-- `/etc/sysctl.conf` comes last. Distributions also link it in as
-  `/etc/sysctl.d/99-sysctl.conf`; that link is skipped so each line is reported once.
+- `/etc/sysctl.conf` comes last. procps reads it last by design; systemd-sysctl reads it only
+  through the `/etc/sysctl.d/99-sysctl.conf` link that distributions install, which normally
+  sorts last too. That link is skipped here so each line is reported once.
 
 Line format: `key = value` (spaces around `=` optional); `#` and `;` start comment lines; a key
 may use `.` or `/` as separator (normalised here to the dotted form, see `normalize_key`); a
 leading `-` means "ignore a failure to write it"; a key with glob characters applies to every
-matching key without an explicit assignment (systemd 246+), and `-key` without `=` excludes a
+matching key without an explicit assignment (newer systemd), and `-key` without `=` excludes a
 key from those globs. A line that is none of these is ignored by both tools with a warning,
 so it is recorded as a `LineProblem`, never raised.
 """
@@ -201,10 +202,11 @@ def load_config(files: Mapping[str, str], links: Mapping[str, str] | None = None
 
     `files` maps each path found under the sysctl.d directories (and `/etc/sysctl.conf`) to
     its text; a path that is a link holds its target's text. `links` maps link paths to their
-    resolved targets (so `/dev/null` masks and the `99-sysctl.conf` alias are recognised).
+    resolved targets (so `/dev/null` masks and the `99-sysctl.conf` alias are recognised; a
+    link path needs no entry in `files` then).
     Paths outside those locations are ignored.
     """
-    applied, hidden, masked = order_files(files, links)
+    applied, hidden, masked = order_files({*files, *(links or {})}, links)
     if SYSCTL_CONF in files:
         applied.append(SYSCTL_CONF)
     values: dict[str, Setting] = {}
@@ -212,7 +214,7 @@ def load_config(files: Mapping[str, str], links: Mapping[str, str] | None = None
     exclusions: set[str] = set()
     problems: list[LineProblem] = []
     for path in applied:
-        parsed = parse_sysctl_file(files[path], path)
+        parsed = parse_sysctl_file(files.get(path, ""), path)
         problems.extend(parsed.problems)
         exclusions.update(parsed.exclusions)
         for a in parsed.assignments:
