@@ -34,10 +34,17 @@ META = CheckMeta(
     },
 )
 
+# The key this check constrains, and the rule, for sysctl_persisted to judge boot values.
+SYSCTL = "vm.swappiness"
+
+
+def complies(value: int, params: Params) -> bool:
+    return param_int(params, "min") <= value <= param_int(params, "max")
+
 
 def judge(facts: Facts, params: Params) -> Outcome:
     low, high = param_int(params, "min"), param_int(params, "max")
-    value = facts.sysctl_int("vm.swappiness")
+    value = facts.sysctl_int(SYSCTL)
     evidence = [ev(f"vm.swappiness = {value}", source="/proc/sys/vm/swappiness")]
     expected = f"{low}..{high}"
     if value == 0 and low >= 1:
@@ -48,7 +55,7 @@ def judge(facts: Facts, params: Params) -> Outcome:
             expected,
             evidence,
         )
-    if low <= value <= high:
+    if complies(value, params):
         return Outcome.passed(f"vm.swappiness is {value}", value, expected, evidence)
     return Outcome.failed(
         f"vm.swappiness is {value}, outside {expected}", value, expected, evidence

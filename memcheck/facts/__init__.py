@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from memcheck.facts.base import FactsBase, cached
 from memcheck.facts.host import HostFacts
+from memcheck.facts.meminfo import MeminfoFacts
 from memcheck.facts.processes import ProcessFacts
+from memcheck.facts.sysctl import SysctlFacts
 from memcheck.facts.systemd import SystemdFacts
 
 __all__ = ["Facts", "cached"]
@@ -12,7 +14,9 @@ __all__ = ["Facts", "cached"]
 
 class Facts(
     HostFacts,
+    MeminfoFacts,
     ProcessFacts,
+    SysctlFacts,
     SystemdFacts,
     FactsBase,
 ):

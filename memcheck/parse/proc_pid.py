@@ -106,10 +106,15 @@ def parse_oom_adj(text: str, source: str = "/proc/<pid>/oom_adj") -> int:
 
 
 def oom_adj_to_score_adj(value: int) -> int:
-    """Map the legacy scale onto oom_score_adj the way the kernel does (-17 is -1000)."""
-    if value == -17:
-        return -1000
-    return value * 1000 // 17
+    """Map the legacy scale onto oom_score_adj the way the kernel does (-17 is -1000).
+
+    fs/proc/base.c oom_adj_write(): 15 (OOM_ADJUST_MAX) becomes 1000, anything else
+    `value * 1000 / 17` with C division, which truncates toward zero.
+    """
+    if value == 15:
+        return 1000
+    scaled = abs(value) * 1000 // 17
+    return -scaled if value < 0 else scaled
 
 
 @dataclass(frozen=True)
