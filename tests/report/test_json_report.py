@@ -35,7 +35,7 @@ def engine_run() -> RunResult:
     check = builtin_checks()["swappiness"]
     params = check.meta.defaults()
     results = [
-        evaluate(check, facts_from({"/proc/sys/vm/swappiness": "60\n"}), params),
+        evaluate(check, facts_from({"/proc/sys/vm/swappiness": "1\n"}), params),
         evaluate(check, facts_from({"/proc/sys/vm/swappiness": "200\n"}), params),
         evaluate(check, facts_from({}), params),
         evaluate(check, facts_from({"/proc/sys/vm/swappiness": "lots\n"}), params),
