@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from memcheck.errors import ParseError, Unavailable
 from memcheck.facts import Facts
-from memcheck.facts.services import ServiceProcesses
+from memcheck.facts.services import SERVICE_READS, ServiceProcesses
 from memcheck.facts.systemd import UNIT_READS
 from memcheck.model import JSON, CheckMeta, Outcome, Param, Params, ev, param_int, param_list
 
-PROC_READS = tuple(
-    f"/proc/[0-9]*/{name}" for name in ("comm", "status", "oom_score_adj", "cgroup", "cmdline")
-)
 META = CheckMeta(
     id="oom_protected_services",
     title="Critical services are protected from the OOM killer",
@@ -36,7 +32,7 @@ META = CheckMeta(
         "https://github.com/openssh/openssh-portable/blob/master/openbsd-compat/port-linux.c",
         "https://www.postgresql.org/docs/current/kernel-resources.html#LINUX-MEMORY-OVERCOMMIT",
     ),
-    reads=(*PROC_READS, "/proc/[0-9]*/oom_adj", *UNIT_READS),
+    reads=(*SERVICE_READS, *UNIT_READS),
     params={
         "services": Param(
             ["sshd"], "service names (comm or alias such as sshd, postgres)", "list[str]"
@@ -49,23 +45,15 @@ META = CheckMeta(
 def _persistence(facts: Facts, found: ServiceProcesses) -> dict[str, JSON]:
     if found.unit is None:
         return ev(f"{found.service}: no systemd unit found; the value is the daemon's own")
-    try:
-        unit = facts.unit(found.unit)
-    except (ParseError, Unavailable) as exc:
-        return ev(f"{found.service}: cannot read unit {found.unit}: {exc}")
-    setting = unit.get("Service", "OOMScoreAdjust") if unit else None
+    setting, problem = facts.unit_setting(found.unit, "Service", "OOMScoreAdjust")
+    if problem:
+        return ev(f"{found.service}: cannot read unit {found.unit}: {problem}")
     if setting is None:
         own = " (OpenSSH writes -1000 itself on Linux)" if found.service in ("sshd", "ssh") else ""
-        return ev(
-            f"{found.unit} does not set OOMScoreAdjust=: the value is the daemon's own{own}",
-            persisted=False,
-        )
-    return ev(
-        f"{found.unit} sets OOMScoreAdjust={setting.value}",
-        source=setting.source,
-        line=setting.line,
-        persisted=True,
-    )
+        text = f"{found.unit} does not set OOMScoreAdjust=: the value is the daemon's own{own}"
+        return ev(text, persisted=False)
+    text = f"{found.unit} sets OOMScoreAdjust={setting.value}"
+    return ev(text, source=setting.source, line=setting.line, persisted=True)
 
 
 def judge(facts: Facts, params: Params) -> Outcome:
@@ -84,32 +72,15 @@ def judge(facts: Facts, params: Params) -> Outcome:
                 unreadable.append(f"{path} ({p.problems.get(path, 'not collected')})")
                 continue
             values.append(p.oom_score_adj)
+            text = f"{svc.service}: pid {p.pid} ({p.name}) oom_score_adj {p.oom_score_adj}"
             evidence.append(
-                ev(
-                    f"{svc.service}: pid {p.pid} ({p.name}) oom_score_adj {p.oom_score_adj}",
-                    source=path,
-                    pid=p.pid,
-                    comm=p.name,
-                    oom_score_adj=p.oom_score_adj,
-                )
+                ev(text, source=path, pid=p.pid, comm=p.name, oom_score_adj=p.oom_score_adj)
             )
             if p.oom_score_adj > limit:
                 bad.append(f"{svc.service} pid {p.pid} has {p.oom_score_adj}")
         evidence.append(_persistence(facts, svc))
-        if svc.children:
-            evidence.append(
-                ev(
-                    f"{svc.service}: {len(svc.children)} child processes "
-                    "(per-connection sessions or workers) not judged"
-                )
-            )
-        if svc.elsewhere:
-            evidence.append(
-                ev(
-                    f"{svc.service}: {len(svc.elsewhere)} same-named processes "
-                    f"outside {svc.unit} (containers, sessions) not judged"
-                )
-            )
+        if svc.not_judged:
+            evidence.append(ev(svc.not_judged))
     note = f"; not running: {', '.join(absent)}" if absent else ""
     expected = f"<= {limit}"
     observed = max(values) if values else None

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from memcheck.errors import ParseError, Unavailable
 from memcheck.facts.processes import Process, ProcessFacts
 from memcheck.facts.systemd import SystemdFacts
+from memcheck.parse.systemd_unit import Assignment
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,37 @@ class ServiceProcesses:
     def running(self) -> bool:
         return bool(self.main)
 
+    @property
+    def not_judged(self) -> str | None:
+        """What was left out of the judgement and why, for the report."""
+        parts = []
+        if self.children:
+            parts.append(
+                f"{len(self.children)} child processes (per-connection sessions or workers)"
+            )
+        if self.elsewhere:
+            parts.append(f"{len(self.elsewhere)} same-named processes outside {self.unit}")
+        return f"{self.service}: not judged: {'; '.join(parts)}" if parts else None
+
+
+SERVICE_READS = tuple(
+    f"/proc/[0-9]*/{name}"
+    for name in ("comm", "status", "oom_score_adj", "oom_adj", "cgroup", "cmdline")
+)
+
 
 class ServiceFacts(ProcessFacts, SystemdFacts):
-    """`facts.service_processes(name)`."""
+    """`facts.service_processes(name)`, `facts.unit_setting(unit, section, key)`."""
+
+    def unit_setting(
+        self, name: str, section: str, key: str
+    ) -> tuple[Assignment | None, str | None]:
+        """(the effective assignment or None, a problem reading the unit or None)."""
+        try:
+            unit = self.unit(name)
+        except (ParseError, Unavailable) as exc:
+            return None, str(exc)
+        return (unit.get(section, key) if unit else None), None
 
     def _in_units(self, process: Process, alias: ServiceAlias) -> bool:
         unit = process.unit
