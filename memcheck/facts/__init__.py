@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from memcheck.facts.base import FactsBase, cached
+from memcheck.facts.host import HostFacts
+from memcheck.facts.kernel_log import KernelLogFacts
 from memcheck.facts.processes import ProcessFacts
 from memcheck.facts.schedules import ScheduleFacts
 from memcheck.facts.services import ServiceFacts
@@ -16,6 +18,8 @@ class Facts(
     ThpFacts,
     ScheduleFacts,
     ServiceFacts,
+    HostFacts,
+    KernelLogFacts,
     ProcessFacts,
     SystemdFacts,
     FactsBase,

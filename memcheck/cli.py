@@ -1,0 +1,491 @@
+"""The `memcheck` command: run (implied), collect, report, list-checks, list-profiles, explain.
+
+`run` builds a pytest argument list and calls `pytest.main` once, isolated from the user's
+own pytest set-up: our own ini file with `-c`, `--rootdir`, no conftest files, no plugin
+autoloading, no PYTEST_ADDOPTS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from memcheck import __version__
+from memcheck.errors import ConfigError, MemcheckError
+
+COMMANDS = ("run", "collect", "report", "list-checks", "list-profiles", "explain")
+SUITE_DIR = Path(__file__).parent / "suite"
+EXIT_USAGE = 2
+
+
+def _add_target_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("targets (default: the local host)")
+    group.add_argument(
+        "--hosts",
+        action="append",
+        default=[],
+        metavar="URL[,URL...]",
+        help="testinfra host URLs (local://, ssh://user@host:port, paramiko://, "
+        "docker://, ansible://); a bare name means ssh://name",
+    )
+    group.add_argument(
+        "--root",
+        action="append",
+        default=[],
+        metavar="DIR|FILE.tar.gz",
+        help="a saved host snapshot, evaluated offline (repeatable)",
+    )
+    group.add_argument("--ssh-config", help="SSH config file passed to testinfra")
+    group.add_argument("--ssh-identity-file", help="SSH identity file passed to testinfra")
+    group.add_argument("--sudo", action="store_true", help="read the host through sudo")
+    group.add_argument("--sudo-user", help="sudo to this user")
+    group.add_argument("--ansible-inventory", help="inventory for ansible:// URLs")
+    group.add_argument("--connection", help="ansible connection type")
+    group.add_argument(
+        "-n", "--workers", type=int, default=8, help="hosts collected concurrently (default 8)"
+    )
+    group.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="per-host collection limit in seconds (default 30)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="memcheck",
+        description="Audit Linux hosts against memory-management best practice.",
+        epilog="Run 'memcheck COMMAND --help' for a command's options. Exit codes: 0 no failure "
+        "at or above fail_on, 1 failures, 2 usage or configuration error, 3 errors only.",
+    )
+    parser.add_argument("--version", action="version", version=f"memcheck {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="audit hosts (the default command)")
+    run.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="NAME|FILE",
+        help="profile to apply; repeatable, later wins (default: default)",
+    )
+    _add_target_options(run)
+    run.add_argument("--checks", help="only these check ids (comma-separated)")
+    run.add_argument("--skip-checks", help="leave out these check ids (comma-separated)")
+    run.add_argument(
+        "--check-dir",
+        action="append",
+        default=[],
+        help="a directory of your own check modules (repeatable)",
+    )
+    run.add_argument(
+        "--report-dir",
+        default="reports",
+        help="where junit.xml, report.html and results.json go (default ./reports)",
+    )
+    run.add_argument("--junit-xml", help="JUnit XML path (overrides --report-dir for it)")
+    run.add_argument("--html", help="HTML report path")
+    run.add_argument("--json", help="results.json path")
+    run.add_argument("--no-reports", action="store_true", help="write no report files")
+    run.add_argument(
+        "--fail-on",
+        choices=["critical", "high", "medium", "low"],
+        help="lowest severity that makes the run fail (default: the profile's)",
+    )
+    run.add_argument("-q", "--quiet", action="store_true", help="only failures and the totals")
+    run.add_argument("-v", "--verbose", action="store_true", help="also list passes and skips")
+    run.add_argument("--color", choices=["auto", "always", "never"], default="auto")
+    run.add_argument("--sample-interval", type=float, default=1.0, help=argparse.SUPPRESS)
+    run.add_argument("pytest_args", nargs="*", help="after --: passed to pytest unchanged")
+
+    collect = sub.add_parser("collect", help="save a host snapshot; evaluate nothing")
+    _add_target_options(collect)
+    collect.add_argument("--out", required=True, metavar="DIR|FILE.tar.gz")
+    collect.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        help="collect only what these profiles need (default: every check)",
+    )
+
+    report = sub.add_parser("report", help="re-render JUnit and HTML from results.json files")
+    report.add_argument("results", nargs="+", metavar="RESULTS.json")
+    report.add_argument("--report-dir", default="reports")
+    report.add_argument("--junit-xml")
+    report.add_argument("--html")
+    report.add_argument("--json")
+
+    lc = sub.add_parser("list-checks", help="id, severity, title and the profiles using each")
+    lc.add_argument("--profile", action="append", default=[])
+    lc.add_argument("--check-dir", action="append", default=[])
+    sub.add_parser("list-profiles", help="name, extends, description")
+    ex = sub.add_parser("explain", help="what a check reads, judges and cites, per profile")
+    ex.add_argument("check_id")
+    ex.add_argument("--check-dir", action="append", default=[])
+    return parser
+
+
+def _split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
+    if "--" in argv:
+        i = argv.index("--")
+        return argv[:i], argv[i + 1 :]
+    return argv, []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    ours, passthrough = _split_argv(args_list)
+    if not ours or (ours[0] not in COMMANDS and ours[0] not in ("-h", "--help", "--version")):
+        ours = ["run", *ours]
+    parser = build_parser()
+    try:
+        args = parser.parse_args(ours)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        if args.command == "run":
+            return cmd_run(args, passthrough, args_list)
+        if args.command == "collect":
+            return cmd_collect(args)
+        if args.command == "report":
+            return cmd_report(args)
+        if args.command == "list-checks":
+            return cmd_list_checks(args)
+        if args.command == "list-profiles":
+            return cmd_list_profiles()
+        if args.command == "explain":
+            return cmd_explain(args)
+    except ConfigError as exc:
+        print(f"memcheck: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except MemcheckError as exc:
+        print(f"memcheck: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("memcheck: interrupted", file=sys.stderr)
+        return 130
+    return EXIT_USAGE
+
+
+# -- run ------------------------------------------------------------------------------------
+class _Capture:
+    """Receives the run's results from the plugin inside the isolated pytest session."""
+
+    def __init__(self) -> None:
+        self.run: Any = None
+        self.reports: dict[str, str] = {}
+
+    def pytest_sessionfinish(self, session: Any) -> None:
+        from memcheck.plugin import REPORTS_KEY, RESULT_KEY
+
+        self.run = session.config.stash.get(RESULT_KEY, None)
+        self.reports = session.config.stash.get(REPORTS_KEY, {})
+
+
+def _validate_run(args: argparse.Namespace) -> None:
+    """Fail fast (exit 2, one line) on a bad profile, check id or target before pytest starts."""
+    from memcheck.profile import load_profiles
+    from memcheck.registry import all_checks
+    from memcheck.runner import parse_targets
+
+    checks = all_checks(args.check_dir)
+    profile = load_profiles(args.profile or ["default"], checks)
+    profile.narrow(_csv(args.checks), _csv(args.skip_checks))
+    parse_targets(args.hosts, args.root)
+    for root in args.root:
+        if not os.path.exists(root):
+            raise ConfigError(root, None, "no such snapshot directory or .tar.gz file")
+    if args.workers < 1:
+        raise ConfigError("command line", "--workers", "expected a whole number of 1 or more")
+    if args.timeout <= 0:
+        raise ConfigError("command line", "--timeout", "expected a number of seconds above 0")
+
+
+def _csv(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def pytest_argv(args: argparse.Namespace, passthrough: list[str]) -> list[str]:
+    """The isolated pytest command line for a run."""
+    argv = [
+        str(SUITE_DIR / "test_memcheck.py"),
+        "-c",
+        str(SUITE_DIR / "pytest.ini"),
+        "--rootdir",
+        str(SUITE_DIR),
+        "--confcutdir",
+        str(SUITE_DIR),
+        "--noconftest",
+        "--assert=plain",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:terminal",
+        "-p",
+        "testinfra.plugin",
+        "-p",
+        "memcheck.plugin",
+    ]
+    for profile in args.profile or ["default"]:
+        argv += ["--memcheck-profile", profile]
+    for root in args.root:
+        argv += ["--memcheck-root", root]
+    for host in args.hosts:
+        argv += ["--hosts", host]
+    for flag, value in (
+        ("--ssh-config", args.ssh_config),
+        ("--ssh-identity-file", args.ssh_identity_file),
+        ("--sudo-user", args.sudo_user),
+        ("--ansible-inventory", args.ansible_inventory),
+        ("--connection", args.connection),
+        ("--memcheck-checks", args.checks),
+        ("--memcheck-skip-checks", args.skip_checks),
+        ("--memcheck-fail-on", args.fail_on),
+        ("--memcheck-junit-xml", args.junit_xml),
+        ("--memcheck-html", args.html),
+        ("--memcheck-json", args.json),
+    ):
+        if value:
+            argv += [flag, value]
+    if args.sudo:
+        argv.append("--sudo")
+    for directory in args.check_dir:
+        argv += ["--memcheck-check-dir", directory]
+    argv += ["--memcheck-report-dir", args.report_dir]
+    if args.no_reports:
+        argv.append("--memcheck-no-reports")
+    argv += ["--memcheck-workers", str(args.workers), "--memcheck-timeout", str(args.timeout)]
+    argv += ["--memcheck-sample-interval", str(args.sample_interval)]
+    return argv + list(args.pytest_args) + passthrough
+
+
+def _isolated_environment() -> dict[str, str | None]:
+    saved: dict[str, str | None] = {}
+    for name in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        saved[name] = os.environ.pop(name, None)
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    return saved
+
+
+def _restore_environment(saved: dict[str, str | None]) -> None:
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def _use_color(choice: str) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty() and os.environ.get("TERM", "") != "dumb"
+
+
+def cmd_run(args: argparse.Namespace, passthrough: list[str], original: list[str]) -> int:
+    import pytest
+
+    _validate_run(args)
+    capture = _Capture()
+    saved = _isolated_environment()
+    try:
+        from memcheck import plugin
+
+        plugin.COMMAND_LINE = ["memcheck", *original]
+        code = pytest.main(pytest_argv(args, passthrough), plugins=[capture])
+    finally:
+        _restore_environment(saved)
+    if capture.run is None:
+        print(
+            f"memcheck: error: pytest ended before the audit ran (exit {int(code)})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    from memcheck.report.console import render_console
+
+    text = render_console(capture.run, color=_use_color(args.color), verbose=args.verbose)
+    if args.quiet:
+        text = "\n".join(line for line in text.splitlines() if line.strip())
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    for kind, path in sorted(capture.reports.items()):
+        print(f"{kind}: {path}")
+    return int(capture.run.exit_code)
+
+
+# -- collect --------------------------------------------------------------------------------
+def cmd_collect(args: argparse.Namespace) -> int:
+    from memcheck.collect import collect_many
+    from memcheck.profile import load_profiles
+    from memcheck.registry import all_checks
+    from memcheck.runner import parse_targets, reads_for
+    from memcheck.snapshot import Snapshot
+
+    checks = all_checks()
+    if args.profile:
+        profile = load_profiles(args.profile, checks)
+        selected = [checks[c] for c in profile.selected]
+    else:
+        selected = list(checks.values())
+    if args.root:
+        raise ConfigError("command line", "--root", "collect reads live hosts; give --hosts")
+    targets = parse_targets(args.hosts, [])
+    backend: dict[str, object] = {}
+    for key in (
+        "ssh_config",
+        "ssh_identity_file",
+        "sudo",
+        "sudo_user",
+        "ansible_inventory",
+        "connection",
+    ):
+        value = getattr(args, key)
+        if value:
+            backend[key] = value
+    outcomes = collect_many(
+        [t.spec for t in targets],
+        reads_for(selected),
+        workers=args.workers,
+        timeout=args.timeout,
+        backend_options=backend,
+    )
+    failed = 0
+    many = len(targets) > 1
+    for target, (_, got) in zip(targets, outcomes):
+        if not isinstance(got, Snapshot):
+            failed += 1
+            print(
+                f"memcheck: {target.label}: not collected: {getattr(got, 'reason', got)}",
+                file=sys.stderr,
+            )
+            continue
+        out = Path(args.out)
+        if many:
+            out = out / _safe_name(got.info.hostname or target.label)
+        got.write(out)
+        problems = len(got.info.errors)
+        print(
+            f"{target.label}: {len(got.files)} files -> {out}"
+            + (f" ({problems} unreadable, listed in .memcheck/host.json)" if problems else "")
+        )
+    return 3 if failed else 0
+
+
+def _safe_name(name: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+    return cleaned.strip(".") or "host"
+
+
+# -- report ---------------------------------------------------------------------------------
+def cmd_report(args: argparse.Namespace) -> int:
+    from memcheck.report import write_reports
+    from memcheck.report.json_report import load_results
+
+    for path in args.results:
+        if not os.path.isfile(path):
+            raise ConfigError(path, None, "no such results file")
+    run = load_results(args.results)
+    written = write_reports(
+        run, report_dir=args.report_dir, junit=args.junit_xml, html=args.html, json=args.json
+    )
+    for kind, path in sorted(written.items()):
+        print(f"{kind}: {path}")
+    return int(run.exit_code)
+
+
+# -- listings -------------------------------------------------------------------------------
+def _profiles_using(checks: dict[str, Any]) -> dict[str, list[str]]:
+    from memcheck.profile import list_builtin_profiles, load_profiles
+
+    users: dict[str, list[str]] = {cid: [] for cid in checks}
+    for info in list_builtin_profiles():
+        try:
+            profile = load_profiles([info.name], checks)
+        except ConfigError:
+            continue
+        for cid in profile.selected:
+            users.setdefault(cid, []).append(info.name)
+    return users
+
+
+def cmd_list_checks(args: argparse.Namespace) -> int:
+    from memcheck.profile import load_profiles
+    from memcheck.registry import all_checks
+
+    checks = all_checks(args.check_dir)
+    ids = list(checks)
+    if args.profile:
+        ids = list(load_profiles(args.profile, checks).selected)
+    users = _profiles_using(checks)
+    width = max((len(i) for i in ids), default=10)
+    print(f"{'ID':<{width}}  {'SEVERITY':<8}  {'AREA':<9}  TITLE  [PROFILES]")
+    for cid in ids:
+        meta = checks[cid].meta
+        used = ", ".join(users.get(cid, [])) or "-"
+        print(f"{cid:<{width}}  {meta.severity:<8}  {meta.area:<9}  {meta.title}  [{used}]")
+    return 0
+
+
+def cmd_list_profiles() -> int:
+    from memcheck.profile import list_builtin_profiles
+
+    profiles = list_builtin_profiles()
+    width = max((len(p.name) for p in profiles), default=8)
+    print(f"{'NAME':<{width}}  {'EXTENDS':<16}  DESCRIPTION")
+    for p in profiles:
+        print(f"{p.name:<{width}}  {', '.join(p.extends) or '-':<16}  {p.description}")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from memcheck.profile import params_per_profile
+    from memcheck.registry import all_checks
+
+    checks = all_checks(args.check_dir)
+    check = checks.get(args.check_id)
+    if check is None:
+        raise ConfigError(
+            "explain", args.check_id, f"unknown check (known: {', '.join(sorted(checks))})"
+        )
+    meta = check.meta
+    wrap = textwrap.TextWrapper(width=88, initial_indent="  ", subsequent_indent="  ")
+    print(f"{meta.id}: {meta.title}")
+    print(f"  area {meta.area}, default severity {meta.severity}\n")
+    print("Why it matters:")
+    print(wrap.fill(meta.rationale) + "\n")
+    print("Reads:")
+    for path in meta.reads:
+        print(f"  {path}")
+    print("\nParams (defaults):")
+    if not meta.params:
+        print("  (none)")
+    for name, param in meta.params.items():
+        print(f"  {name} = {param.default!r}  ({param.kind}) {param.doc}")
+    per_profile = params_per_profile(meta.id, checks)
+    print("\nPer profile (effective params):")
+    if not per_profile:
+        print("  not selected by any built-in profile")
+    for name, values in per_profile.items():
+        shown = ", ".join(f"{k}={v!r}" for k, v in values.items()) or "(no params)"
+        print(f"  {name}: {shown}")
+    print("\nHow to fix:")
+    print(wrap.fill(meta.remediation) + "\n")
+    print("References:")
+    for ref in meta.references:
+        print(f"  {ref}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""The pytest layer: options, one item per (host, check), outcomes into pytest, reports at the end.
+
+Registered as a `pytest11` plugin, so `pytest --memcheck-profile database --hosts ssh://db1`
+works; the `memcheck` command runs the same plugin through an isolated `pytest.main`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memcheck.errors import ConfigError
+from memcheck.registry import all_checks
+from memcheck.results import CheckResult, RunResult
+from memcheck.runner import Audit, RunOptions, parse_targets
+
+SUITE = str(Path(__file__).parent / "suite" / "test_memcheck.py")
+AUDIT_KEY = pytest.StashKey["Audit"]()
+# Set by the memcheck command so reports show how a user ran it, not the internal pytest argv.
+COMMAND_LINE: list[str] = []
+RESULT_KEY = pytest.StashKey[RunResult]()
+REPORTS_KEY = pytest.StashKey[dict[str, str]]()
+
+
+class MemcheckError(Exception):
+    """Raised in set-up so that pytest reports an `error` outcome as an error, not a failure."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("memcheck", "memcheck: Linux memory-management audit")
+    group.addoption(
+        "--memcheck-profile",
+        action="append",
+        default=[],
+        metavar="NAME|FILE",
+        help="profile to apply (repeatable; later wins); enables memcheck",
+    )
+    group.addoption(
+        "--memcheck-root",
+        action="append",
+        default=[],
+        metavar="DIR|TAR.GZ",
+        help="audit a saved host snapshot (repeatable); enables memcheck",
+    )
+    group.addoption("--memcheck-checks", default=None, help="only these check ids (comma list)")
+    group.addoption("--memcheck-skip-checks", default=None, help="leave out these check ids")
+    group.addoption(
+        "--memcheck-check-dir",
+        action="append",
+        default=[],
+        help="a directory of extra check modules",
+    )
+    group.addoption(
+        "--memcheck-fail-on", default=None, choices=["critical", "high", "medium", "low"]
+    )
+    group.addoption("--memcheck-report-dir", default="reports")
+    group.addoption("--memcheck-junit-xml", default=None)
+    group.addoption("--memcheck-html", default=None)
+    group.addoption("--memcheck-json", default=None)
+    group.addoption("--memcheck-no-reports", action="store_true", default=False)
+    group.addoption("--memcheck-workers", type=int, default=8)
+    group.addoption("--memcheck-timeout", type=float, default=30.0)
+    group.addoption(
+        "--memcheck-sample-interval",
+        type=float,
+        default=1.0,
+        help="seconds between the two /proc/vmstat samples (default 1)",
+    )
+
+
+def _enabled(config: pytest.Config) -> bool:
+    return bool(config.getoption("memcheck_profile") or config.getoption("memcheck_root"))
+
+
+def _csv(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def build_audit(config: pytest.Config) -> Audit:
+    """Turn the options into a planned audit; `ConfigError` on anything wrong."""
+    from memcheck.profile import load_profiles
+
+    checks = all_checks(config.getoption("memcheck_check_dir"))
+    profile = load_profiles(config.getoption("memcheck_profile") or ["default"], checks)
+    profile = profile.narrow(
+        _csv(config.getoption("memcheck_checks")), _csv(config.getoption("memcheck_skip_checks"))
+    )
+    fail_on = config.getoption("memcheck_fail_on")
+    if fail_on:
+        profile = profile.with_fail_on(fail_on)
+    hosts = config.getoption("hosts", default=None) or []
+    if isinstance(hosts, str):
+        hosts = [hosts]
+    roots = config.getoption("memcheck_root")
+    for root in roots:
+        if not os.path.exists(root):
+            raise ConfigError(root, None, "no such snapshot directory or .tar.gz file")
+    backend: dict[str, object] = {}
+    for option, key in (
+        ("ssh_config", "ssh_config"),
+        ("ssh_identity_file", "ssh_identity_file"),
+        ("sudo", "sudo"),
+        ("sudo_user", "sudo_user"),
+        ("ansible_inventory", "ansible_inventory"),
+        ("connection", "connection"),
+    ):
+        value = config.getoption(option, default=None)
+        if value:
+            backend[key] = value
+    options = RunOptions(
+        workers=max(1, config.getoption("memcheck_workers")),
+        timeout=config.getoption("memcheck_timeout"),
+        sample_interval=config.getoption("memcheck_sample_interval"),
+        backend_options=backend,
+        command=list(COMMAND_LINE or ["pytest", *config.invocation_params.args]),
+    )
+    return Audit(profile, checks, parse_targets(list(hosts), list(roots)), options)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    if not _enabled(config):
+        return
+    try:
+        audit = build_audit(config)
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[AUDIT_KEY] = audit
+    if SUITE not in config.args:
+        config.args.append(SUITE)
+
+
+@dataclass
+class Case:
+    """One (host, check) item."""
+
+    audit: Audit
+    host_index: int
+    check_id: str
+
+    def result(self) -> CheckResult:
+        return self.audit.evaluate(self.host_index, self.check_id)
+
+    def verdict(self) -> None:
+        result = self.result()
+        text = _one_line(result)
+        if result.outcome == "fail":
+            pytest.fail(text, pytrace=False)
+        if result.outcome in ("skip", "waived"):
+            pytest.skip(text)
+
+
+def _one_line(result: CheckResult) -> str:
+    parts = [f"{result.check}: {result.message}"]
+    if result.outcome == "fail":
+        parts.append(f"observed {result.observed!r}, expected {result.expected!r}")
+    return " | ".join(parts)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "memcheck_case" not in metafunc.fixturenames:
+        return
+    audit = metafunc.config.stash.get(AUDIT_KEY, None)
+    if audit is None:
+        metafunc.parametrize("memcheck_case", [], ids=[])
+        return
+    params, ids = [], []
+    for index, target in enumerate(audit.targets):
+        for check in audit.selected:
+            params.append((index, check.id))
+            ids.append(f"{check.id}[{target.label}]")
+    metafunc.parametrize("memcheck_case", params, ids=ids, indirect=True)
+
+
+@pytest.fixture
+def memcheck_case(request: pytest.FixtureRequest) -> Case:
+    audit: Audit = request.config.stash[AUDIT_KEY]
+    index, check_id = request.param
+    case = Case(audit, index, check_id)
+    result = case.result()  # collects every host on first use
+    if result.outcome == "error":
+        raise MemcheckError(f"{check_id}: {result.message}")
+    return case
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    audit = config.stash.get(AUDIT_KEY, None)
+    if audit is None:
+        return
+    audit.evaluate_all()
+    run = audit.run_result()
+    config.stash[RESULT_KEY] = run
+    if not config.getoption("memcheck_no_reports"):
+        from memcheck.report import write_reports
+
+        written = write_reports(
+            run,
+            report_dir=config.getoption("memcheck_report_dir"),
+            junit=config.getoption("memcheck_junit_xml"),
+            html=config.getoption("memcheck_html"),
+            json=config.getoption("memcheck_json"),
+        )
+        config.stash[REPORTS_KEY] = {k: str(v) for k, v in written.items()}
+    session.exitstatus = run.exit_code
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    run = config.stash.get(RESULT_KEY, None)
+    if run is None:
+        return
+    from memcheck.report.console import render_console
+
+    color = getattr(terminalreporter, "hasmarkup", False)
+    terminalreporter.write("\n" + render_console(run, color=color, verbose=False))
