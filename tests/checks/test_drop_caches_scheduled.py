@@ -43,8 +43,9 @@ def test_clean_host_passes() -> None:
         }
     )
     assert result.outcome == "pass", result.message
-    assert result.observed == 0
+    assert result.observed == "0 scheduled, log unreadable"
     assert "4 schedules read" in result.message
+    assert "kernel log unreadable" in result.message and "judged schedules only" in result.message
 
 
 def test_cron_d_line_fails_with_file_and_line() -> None:
@@ -56,7 +57,7 @@ def test_cron_d_line_fails_with_file_and_line() -> None:
     assert result.outcome == "fail"
     assert "/etc/cron.d/dropcache:3" in result.message
     assert ("/etc/cron.d/dropcache", 3) in sources(result)
-    assert result.observed == 1
+    assert result.observed == "1 scheduled, log unreadable"
 
 
 def test_user_crontab_debian_and_rhel() -> None:
@@ -74,7 +75,7 @@ def test_user_crontab_debian_and_rhel() -> None:
         e.get("user") for e in result.evidence if str(e.get("source")).startswith("/var/spool")
     }
     assert users == {"root", "oracle"}
-    assert result.observed == 2
+    assert result.observed == "2 scheduled, log unreadable"
 
 
 def test_script_called_from_cron_is_followed() -> None:
@@ -166,3 +167,72 @@ def test_failure_wins_over_unreadable() -> None:
         errors={"/var/spool/cron/crontabs": "permission denied"},
     )
     assert result.outcome == "fail"
+
+
+def log_files(lines: str, uptime: str = "86400.00 172800.00\n") -> dict[str, str]:
+    return {"/.memcheck/kernel.log": lines, "/proc/uptime": uptime}
+
+
+# collected at 2026-11-20T12:00:00Z with 86400 s uptime: boot at 2026-11-19T12:00:00Z
+REPEATED = (
+    "[ 3600.000001] bash (4242): drop_caches: 3\n"
+    "[ 7200.100000] systemd-journald[312]: unrelated\n"
+    "[43200.000000] bash (4242): drop_caches: 3\n"
+    "[80000.500000] clear-cache.sh (9001): drop_caches: 1\n"
+)
+
+
+def test_kernel_log_repeated_drops_fail_with_who() -> None:
+    result = run(log_files(REPEATED))
+    assert result.outcome == "fail"
+    assert "3 drop_caches write(s) logged in the last 24 h, more than 1" in result.message
+    assert "bash (pid 4242) x2" in result.message
+    assert "clear-cache.sh (pid 9001) x1" in result.message
+    logged = [e for e in result.evidence if e.get("source") == "/.memcheck/kernel.log"]
+    assert [e["line"] for e in logged] == [1, 3, 4]
+    assert logged[0]["time"] == "2026-11-19T13:00:00.000001+00:00"
+    assert result.observed == "0 scheduled, 3 logged in 24 h"
+
+
+def test_kernel_log_within_limit_passes() -> None:
+    result = run(log_files("[ 3600.000001] bash (4242): drop_caches: 3\n"))
+    assert result.outcome == "pass", result.message
+    assert "1 drop_caches write(s) logged in the last 24 h" in result.message
+
+
+def test_kernel_log_old_drops_are_outside_the_window() -> None:
+    # up three days: the first two drops are more than 24 h before collection
+    lines = (
+        "[ 1000.000000] bash (10): drop_caches: 3\n"
+        "[ 2000.000000] bash (10): drop_caches: 3\n"
+        "[250000.000000] bash (11): drop_caches: 3\n"
+    )
+    result = run(log_files(lines, uptime="259200.00 1.00\n"))
+    assert result.outcome == "pass", result.message
+    result = run(
+        log_files(lines, uptime="259200.00 1.00\n"), params={"max_drops": 1, "window_hours": 72}
+    )
+    assert result.outcome == "fail"
+
+
+def test_schedule_and_log_both_reported() -> None:
+    files = {
+        **log_files(REPEATED),
+        "/etc/cron.d/dropcache": "0 3 * * * root echo 3 > /proc/sys/vm/drop_caches\n",
+    }
+    result = run(files)
+    assert result.outcome == "fail"
+    assert result.message.startswith(
+        "scheduled writes to drop_caches: /etc/cron.d/dropcache:1; 3 drop_caches"
+    )
+
+
+def test_restricted_kernel_log_judges_schedules_only() -> None:
+    result = run(
+        {"/proc/uptime": "100.0 100.0\n"},
+        errors={
+            "/.memcheck/kernel.log": "dmesg: read kernel buffer failed: Operation not permitted"
+        },
+    )
+    assert result.outcome == "pass"
+    assert "kernel log unreadable" in result.message and "Operation not permitted" in result.message
