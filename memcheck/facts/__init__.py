@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from memcheck.facts.base import FactsBase, cached
 from memcheck.facts.host import HostFacts
+from memcheck.facts.kernel_log import KernelLogFacts
 from memcheck.facts.meminfo import MeminfoFacts
 from memcheck.facts.processes import ProcessFacts
+from memcheck.facts.schedules import ScheduleFacts
+from memcheck.facts.services import ServiceFacts
 from memcheck.facts.sysctl import SysctlFacts
 from memcheck.facts.systemd import SystemdFacts
+from memcheck.facts.thp import ThpFacts
 
 __all__ = ["Facts", "cached"]
 
 
+# Mixins that build on others (ThpFacts on BootFacts and SystemdFacts, ServiceFacts on
+# ProcessFacts) come first so that Python can linearise the class.
 class Facts(
+    ThpFacts,
+    ScheduleFacts,
+    ServiceFacts,
     HostFacts,
+    KernelLogFacts,
     MeminfoFacts,
     ProcessFacts,
     SysctlFacts,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
-from memcheck.errors import ParseError, Unavailable
 from memcheck.facts.base import FactsBase
 from memcheck.parse.systemd_unit import Assignment, UnitFile, parse_unit
 
@@ -67,6 +66,8 @@ class Enablement:
     """Where a unit is linked in: `(target, link path)` pairs from `.wants/`/`.requires/`."""
 
     links: tuple[tuple[str, str], ...]
+    # wanted by a unit (not a target) that is itself started at boot
+    via_unit_at_boot: bool = False
 
     @property
     def enabled(self) -> bool:
@@ -74,7 +75,7 @@ class Enablement:
 
     @property
     def at_boot(self) -> bool:
-        return any(target in BOOT_TARGETS for target, _ in self.links)
+        return self.via_unit_at_boot or any(target in BOOT_TARGETS for target, _ in self.links)
 
 
 class SystemdFacts(FactsBase):
@@ -108,7 +109,9 @@ class SystemdFacts(FactsBase):
             if link is not None and link == "/dev/null":
                 return path, True
             if self.snapshot.exists(path) and not self.snapshot.is_dir(path):
-                return path, False
+                # systemd.unit(5): an empty unit file is masked, like a link to /dev/null
+                real = self.snapshot.resolve(path)
+                return path, self.snapshot.files.get(real) == b""
         if "@" in name:  # foo@bar.service falls back to the template foo@.service
             prefix, _, rest = name.partition("@")
             template = prefix + "@" + rest[rest.find(".") :]
@@ -134,19 +137,36 @@ class SystemdFacts(FactsBase):
                     for conf in self.snapshot.listdir(f"{directory}/{name}.d"):
                         if conf.endswith(".conf"):
                             dropins[conf] = f"{directory}/{name}.d/{conf}"
-                files.extend(self._parse(dropins[conf]) for conf in sorted(dropins))
+                # a drop-in linked to /dev/null masks the same-named one of a lower directory
+                files.extend(
+                    self._parse(dropins[conf])
+                    for conf in sorted(dropins)
+                    if self.snapshot.readlink(dropins[conf]) != "/dev/null"
+                )
             unit = Unit(name, path, tuple(files), masked)
         self._cache[cache_key] = unit
         return unit
 
     def _parse(self, path: str) -> UnitFile:
-        try:
-            return parse_unit(self.text(path), path)
-        except (Unavailable, ParseError):
-            raise
+        return parse_unit(self.text(path), path)
 
     def unit_enablement(self, name: str) -> Enablement:
-        """The `.wants/` and `.requires/` links that pull the unit in."""
+        """The `.wants/` and `.requires/` links that pull the unit in. `at_boot` also holds
+        when the unit is wanted by another unit that is itself started at boot."""
+        cache_key = "enablement:" + name
+        if cache_key not in self._cache:
+            self._cache[cache_key] = Enablement(())  # guards against cycles while resolving
+            links = self._enablement_links(name)
+            reached = any(
+                target not in BOOT_TARGETS and self.unit_enablement(target).at_boot
+                for target, _ in links
+                if "." in target
+            )
+            self._cache[cache_key] = Enablement(links, reached)
+        found: Enablement = self._cache[cache_key]
+        return found
+
+    def _enablement_links(self, name: str) -> tuple[tuple[str, str], ...]:
         links: list[tuple[str, str]] = []
         for directory in UNIT_DIRS:
             for entry in self.snapshot.listdir(directory):
@@ -157,7 +177,7 @@ class SystemdFacts(FactsBase):
                     target = entry.rsplit(".", 1)[0]
                     if self.snapshot.readlink(link) != "/dev/null":
                         links.append((target, link))
-        return Enablement(tuple(links))
+        return tuple(links)
 
     def unit_path_of_link(self, link: str) -> str:
         target = self.snapshot.readlink(link) or link
