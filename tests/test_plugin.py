@@ -14,10 +14,15 @@ pytest_plugins = ["pytester"]
 def test_plugin_runs_checks_as_pytest_items(pytester: pytest.Pytester, tmp_path: Path) -> None:
     pytester.makepyfile(test_own="def test_users_own_test():\n    assert True\n")
     result = pytester.runpytest_subprocess(
-        "--memcheck-profile", "database",
-        "--memcheck-root", str(HOSTS / "stock-ubuntu-22.04"),
-        "--memcheck-report-dir", str(tmp_path / "r"),
-        "-p", "no:cacheprovider", "-rA",
+        "--memcheck-profile",
+        "database",
+        "--memcheck-root",
+        str(HOSTS / "stock-ubuntu-22.04"),
+        "--memcheck-report-dir",
+        str(tmp_path / "r"),
+        "-p",
+        "no:cacheprovider",
+        "-rA",
     )
     data = json.loads((tmp_path / "r" / "results.json").read_text())
     outcomes = [r["outcome"] for r in data["hosts"][0]["results"]]

@@ -1,0 +1,89 @@
+"""Whole host trees (SPEC section 4 layout) must give the verdicts reviewed in expected.json.
+
+`expected.json` is written by hand: the outcome each check must reach on that host.
+`golden.json` records every detail (severity, observed, expected, message) and is rewritten
+with `pytest --update-golden` after a deliberate change; review its diff.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lxml import etree
+
+from memcheck.profile import load_profiles
+from memcheck.registry import builtin_checks
+from memcheck.report import write_reports
+from memcheck.results import RunResult
+from memcheck.runner import Audit, parse_targets
+
+HOSTS = Path(__file__).parent / "hosts"
+SCHEMAS = Path(__file__).parent / "report" / "schemas"
+SCENARIOS = sorted(p.name for p in HOSTS.iterdir() if (p / "expected.json").is_file())
+
+
+def audit(scenario: str, profiles: list[str]) -> RunResult:
+    checks = builtin_checks()
+    profile = load_profiles(profiles, checks)
+    run = Audit(profile, checks, parse_targets([], [str(HOSTS / scenario)]))
+    run.evaluate_all()
+    return run.run_result()
+
+
+def detail(run: RunResult) -> dict[str, dict[str, Any]]:
+    return {
+        r.check: {
+            "outcome": r.outcome,
+            "severity": r.severity,
+            "observed": r.observed,
+            "expected": r.expected,
+            "message": r.message,
+        }
+        for r in run.hosts[0].results
+    }
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_scenario_verdicts(scenario: str, update_golden: bool, tmp_path: Path) -> None:
+    expected = json.loads((HOSTS / scenario / "expected.json").read_text())
+    run = audit(scenario, expected["profiles"])
+    got = {r.check: r.outcome for r in run.hosts[0].results}
+    assert got == expected["outcomes"]
+    golden_path = HOSTS / scenario / "golden.json"
+    current = detail(run)
+    if update_golden or not golden_path.exists():
+        golden_path.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
+    assert current == json.loads(golden_path.read_text())
+    # Whatever a host holds, the reports stay valid.
+    written = write_reports(run, report_dir=tmp_path)
+    schema = etree.XMLSchema(etree.parse(str(SCHEMAS / "junit-10.xsd")))
+    assert schema.validate(etree.parse(str(written["junit"]))), schema.error_log
+
+
+def test_every_scenario_has_expectations() -> None:
+    trees = sorted(p.name for p in HOSTS.iterdir() if p.is_dir())
+    assert trees == SCENARIOS
+    assert len(SCENARIOS) >= 10
+
+
+def test_recent_oom_kill_evidence_is_structured() -> None:
+    run = audit("recent-oom-kill", ["database"])
+    oom = next(r for r in run.hosts[0].results if r.check == "oom_kills")
+    kills = [e for e in oom.evidence if "pid" in e]
+    assert [(k["pid"], k["name"]) for k in kills] == [(1533, "mysqld"), (1603, "mysqld")]
+    recent = [k for k in kills if k["in_window"]]
+    assert len(recent) == 1 and recent[0]["anon_rss_bytes"] == 6012340 * 1024
+
+
+def test_hostile_scenario_keeps_every_other_check(tmp_path: Path) -> None:
+    run = audit("hostile-and-malformed", ["database"])
+    outcomes = {r.check: r.outcome for r in run.hosts[0].results}
+    assert outcomes["swappiness"] == "error" and outcomes["panic_on_oom"] == "pass"
+    assert run.hosts[0].name.startswith("<script>")
+    written = write_reports(run, report_dir=tmp_path)
+    html = written["html"].read_text()
+    assert "<script>alert(" not in html
+    assert "&lt;script&gt;alert(" in html
