@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from memcheck.facts.base import FactsBase, cached
 from memcheck.facts.host import HostFacts
+from memcheck.facts.kernel_log import KernelLogFacts
 from memcheck.facts.meminfo import MeminfoFacts
 from memcheck.facts.processes import ProcessFacts
 from memcheck.facts.sysctl import SysctlFacts
@@ -14,6 +15,7 @@ __all__ = ["Facts", "cached"]
 
 class Facts(
     HostFacts,
+    KernelLogFacts,
     MeminfoFacts,
     ProcessFacts,
     SysctlFacts,
