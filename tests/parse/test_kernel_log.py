@@ -132,6 +132,23 @@ LOGS = [
         id="ubuntu18.04-4.15-dmesg-T-docker",
     ),
     pytest.param(
+        "amazonlinux2_4.14_eks_journal_iso_precise.log",
+        [dict(pid=23456, name="python3", uid=1000, oom_score_adj=1000, constraint="memcg",
+              memcg="/kubepods/besteffort/pod3d2c1b0a-9f8e-7d6c-5b4a-3f2e1d0c9b8a",
+              task_memcg="/kubepods/besteffort/pod3d2c1b0a-9f8e-7d6c-5b4a-3f2e1d0c9b8a/"
+              "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90",
+              trigger_pid=23456, trigger_oom_score_adj=1000, anon_rss_bytes=kb(1040044),
+              score=1993, time=utc(2026, 11, 20, 8, 5, 31, 402610), lines=(2, 5, 11, 12))],
+        id="amazonlinux2-4.14-eks-pod-limit-not-container",
+    ),
+    pytest.param(
+        "debian11_5.10_dmesg_T_de.log",
+        [dict(pid=811, name="mariadbd", uid=106, anon_rss_bytes=kb(3840048),
+              task_memcg="/system.slice/mariadb.service", trigger_pid=811,
+              time=utc(2026, 11, 20, 4, 12, 9))],
+        id="debian11-5.10-dmesg-T-german",
+    ),
+    pytest.param(
         "rhel8_4.18_messages.log",
         [dict(pid=73001, name="postgres", uid=26, oom_score_adj=0, shmem_rss_bytes=kb(24420),
               pgtables_bytes=kb(8132), constraint="global",
