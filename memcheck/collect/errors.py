@@ -23,7 +23,16 @@ class CollectError(MemcheckError):
 
 def redact(url: str) -> str:
     """The URL without a password (`ssh://user:secret@host` -> `ssh://user:***@host`)."""
-    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/@:]*):[^/@]*@", r"\1:***@", url)
+    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)(.*)$", url, re.DOTALL)
+    if match is None:
+        return url
+    scheme, netloc, rest = match.groups()
+    if "@" not in netloc:
+        return url
+    userinfo, host = netloc.rsplit("@", 1)
+    if ":" not in userinfo:
+        return url
+    return f"{scheme}{userinfo.split(':', 1)[0]}:***@{host}{rest}"
 
 
 def _password(url: str) -> str | None:

@@ -19,6 +19,7 @@ from memcheck.snapshot import Snapshot
 # Seconds the local wait allows beyond the host-side `timeout`, so that a host which stops
 # at its own limit still gets its partial output home.
 _HOST_MARGIN = 2.0
+_SSH_SCHEMES = ("ssh", "safe-ssh", "paramiko")
 
 
 def normalise_url(url: str) -> str:
@@ -54,7 +55,11 @@ def collect_host(
     nonce = secrets.token_hex(16)
     host_limit = max(1, math.floor(timeout - _HOST_MARGIN))
     script = build_script(reads, nonce, sample_interval, timeout=host_limit)
-    stdout, stderr, rc = _run_once(url, script, timeout, dict(backend_options or {}))
+    options = dict(backend_options or {})
+    if url.split("://", 1)[0] in _SSH_SCHEMES:
+        # The connect timeout of ssh and paramiko cannot usefully exceed the whole budget.
+        options.setdefault("timeout", max(1, math.ceil(timeout)))
+    stdout, stderr, rc = _run_once(url, script, timeout, options)
     if not stdout.strip():
         if rc == 124:
             raise CollectError(url, f"timed out on the host after {host_limit} s")

@@ -6,12 +6,12 @@ a frame. `parse_output` turns that output into a `Snapshot`.
 
 Framing. Every record starts with a separator line `\\n:MEMCHECK:<nonce>:<tag>\\n`, and its
 data runs up to the next separator. The nonce is random per run and never appears in the
-script as one piece (it is printed from two halves), so no file can contain a separator: not
-even `/proc/<pid>/cmdline` of the shell that runs the script. Any byte survives: NULs, `\\r`,
-invalid UTF-8, a missing final newline. Records:
+script as one piece (it is printed from two halves), so the files read cannot contain a
+separator: not even `/proc/<pid>/cmdline` of the shell that runs the script. Any byte
+survives: NULs, `\\r`, invalid UTF-8, a missing final newline. Records:
 
-    begin <format\npattern\n...>               date <host clock>
-    read <pattern>       done                end
+    begin <format\\n then every pattern this run reads, one per line>
+    date <host clock>    read <pattern>      done                end
     path <path>          then one of:
       file <bytes>       dir                 missing             gone (vanished during a glob)
       link <target\\n>   [target <bytes> | tdir]   (for exact and glob reads, the link is
@@ -234,7 +234,8 @@ def _never_read_function() -> str:
     return f'rf() {{ case $1 in {arms} *) m file; c "$1";; esac; }}'
 
 
-# Kept as data so tests can run each piece; every word here is listed in commands.py.
+# The shell functions every script defines. Every command word in them is listed in
+# commands.py (tests/collect/test_read_only.py reads this text and traces it running).
 _FUNCTIONS: tuple[str, ...] = (
     # m TAG: a separator line; d TAG DATA: a record with data.
     'm() { printf \'\\n:MEMCHECK:%s%s:%s\\n\' "$a" "$b" "$1"; }',

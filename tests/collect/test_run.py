@@ -173,6 +173,7 @@ def test_missing_transport_program_is_a_collect_error() -> None:
     [
         ("ssh://u:pw@h:22", "ssh://u:***@h:22"),
         ("paramiko://u:p%40ss@h", "paramiko://u:***@h"),
+        ("ssh://u:p@ss@h:2/x?y=1", "ssh://u:***@h:2/x?y=1"),
         ("ssh://u@h", "ssh://u@h"),
         ("local://", "local://"),
     ],
