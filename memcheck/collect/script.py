@@ -1,0 +1,541 @@
+"""The collection script: one POSIX sh program per host, and the parser of what it prints.
+
+`build_script` turns the union of the selected checks' `reads` into a single script that runs
+under dash, bash and busybox sh, reads every requested file once, and prints each one inside
+a frame. `parse_output` turns that output into a `Snapshot`.
+
+Framing. Every record starts with a separator line `\\n:MEMCHECK:<nonce>:<tag>\\n`, and its
+data runs up to the next separator. The nonce is random per run and never appears in the
+script as one piece (it is printed from two halves), so the files read cannot contain a
+separator: not even `/proc/<pid>/cmdline` of the shell that runs the script. Any byte
+survives: NULs, `\\r`, invalid UTF-8, a missing final newline. Records:
+
+    begin <format\\n then every pattern this run reads, one per line>
+    date <host clock>    read <pattern>      done                end
+    path <path>          then one of:
+      file <bytes>       dir                 missing             gone (vanished during a glob)
+      link <target\\n>   [target <bytes> | tdir]   (for exact and glob reads, the link is
+                                                   also followed)
+      special            skip <reason>       cmd <command> file <bytes> (kernel log attempts)
+    error <text>         (after file/link/target/dir: what the command printed on stderr)
+    warn <text>          (after a kernel log command that worked but complained)
+
+The script writes nothing on the host: no temporary files, no redirection except to
+/dev/null and between its own file descriptors. Every command it runs is listed in
+`memcheck.collect.commands`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from memcheck.collect.commands import NEVER_READ
+from memcheck.collect.errors import CollectError
+from memcheck.collect.quoting import QuotingError, is_glob, quote, quote_glob
+from memcheck.errors import MISSING
+from memcheck.snapshot import KERNEL_LOG, META_DIR, VMSTAT_AFTER, HostInfo, Snapshot
+
+FORMAT_VERSION = "1"
+
+UPTIME_AFTER = META_DIR + "/uptime.after"
+"""The second `/proc/uptime` reading, taken with `.memcheck/vmstat.after`."""
+
+KERNEL_LOG_SOURCE = META_DIR + "/kernel.log.source"
+"""Which command produced `.memcheck/kernel.log` and what the others said when they failed."""
+
+KERNEL_LOG_COMMANDS = ("dmesg", "journalctl -k --no-pager -o short-monotonic")
+
+PSEUDO_READS = (KERNEL_LOG, VMSTAT_AFTER)
+
+BASE_READS: tuple[str, ...] = (
+    "/proc/sys/kernel/hostname",
+    "/proc/sys/kernel/osrelease",
+    "/proc/version",
+    "/proc/cmdline",
+    "/proc/uptime",
+    "/proc/mounts",
+    "/proc/filesystems",
+    "/proc/1/cgroup",
+    "/proc/1/comm",
+    "/proc/self/cgroup",
+    "/etc/os-release",
+    "/etc/hostname",
+    "/sys/fs/cgroup/cgroup.controllers",
+    "/run/systemd/container",
+    "/run/.containerenv",
+)
+"""Read on every host whatever the checks ask: identity, kernel, uptime, mounts, container."""
+
+TRUNCATED = "not collected: the output ended early (connection dropped or time limit reached)"
+
+_NONCE = re.compile(r"[A-Za-z0-9]{16,128}")
+_DATE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+_BRACES = re.compile(r"\{([^{}]*)\}")
+
+
+# -- building ---------------------------------------------------------------------------------
+
+
+def separator(nonce: str) -> bytes:
+    """The bytes that start every record of one run."""
+    return b"\n:MEMCHECK:" + nonce.encode("ascii") + b":"
+
+
+def expand_braces(pattern: str) -> list[str]:
+    """`/etc/cron.{daily,weekly}/*` -> both patterns (sh has no brace expansion)."""
+    match = _BRACES.search(pattern)
+    if match is None:
+        return [pattern]
+    out: list[str] = []
+    for choice in match.group(1).split(","):
+        out.extend(expand_braces(pattern[: match.start()] + choice + pattern[match.end() :]))
+    return out
+
+
+def normalise_reads(reads: Iterable[str]) -> list[str]:
+    """The base set plus `reads`, braces expanded, checked, without duplicates, in order."""
+    seen: dict[str, None] = {}
+    for raw in (*BASE_READS, *reads):
+        for pattern in expand_braces(raw):
+            seen[_check_pattern(pattern)] = None
+    return list(seen)
+
+
+def _check_pattern(pattern: str) -> str:
+    try:
+        quote(pattern)
+    except QuotingError as exc:
+        raise ValueError(f"read pattern {pattern!r}: {exc}") from exc
+    if not pattern.startswith("/"):
+        raise ValueError(f"read pattern {pattern!r} is not an absolute path")
+    body = pattern[:-3] if pattern.endswith("/**") else pattern
+    if posixpath.normpath(body) != body or body == "/":
+        raise ValueError(f"read pattern {pattern!r} is not a normal path")
+    if "**" in body:
+        raise ValueError(f"read pattern {pattern!r}: '**' is only allowed as a final '/**'")
+    if body.startswith(META_DIR + "/") and pattern not in PSEUDO_READS:
+        raise ValueError(f"read pattern {pattern!r}: unknown .memcheck entry")
+    if body == "/dev" or body.startswith("/dev/"):
+        raise ValueError(f"read pattern {pattern!r}: device files are never read")
+    if is_glob(body):
+        quote_glob(body)  # raises on what the shell and Snapshot.glob would disagree about
+    return pattern
+
+
+def build_script(
+    reads: Iterable[str],
+    nonce: str,
+    sample_interval: float = 1.0,
+    timeout: int | None = None,
+    prefix: str = "",
+) -> str:
+    """One POSIX sh script that prints, framed, every file `reads` (plus the base set) names.
+
+    `reads` holds exact paths, shell globs (`/proc/[0-9]*/comm`), trees (`/etc/sysctl.d/**`)
+    and the pseudo paths `/.memcheck/kernel.log` and `/.memcheck/vmstat.after`.
+    With `timeout`, the script is wrapped so that the host's `timeout` (when it has a
+    working one) kills it after that many seconds. `prefix` is put before every path read
+    from the file system and removed from the recorded paths: it lets tests run the
+    script over a directory tree; it is never used against a host.
+    """
+    if not _NONCE.fullmatch(nonce):
+        raise ValueError("nonce must be 16 to 128 ASCII letters and digits")
+    if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+        raise ValueError("prefix must be an absolute directory path without a final '/'")
+    patterns = normalise_reads(reads)
+    sample = VMSTAT_AFTER in patterns
+    if sample and "/proc/vmstat" not in patterns:
+        patterns.append("/proc/vmstat")  # the first sample
+    half = len(nonce) // 2
+    lines = [
+        "LC_ALL=C; export LC_ALL",
+        f"a={quote(nonce[:half])}; b={quote(nonce[half:])}; P={quote(prefix)}",
+        *_FUNCTIONS,
+        _never_read_function(),
+        # The plan (every pattern this run reads) travels in the first record, so output cut
+        # short anywhere after it still says what is missing.
+        "m begin; printf '%s\\n' " + " ".join(quote(w) for w in (FORMAT_VERSION, *patterns)),
+    ]
+    lines.append("d date \"$(date -u '+%Y-%m-%dT%H:%M:%SZ' 2>&1)\"")
+
+    first = ["/proc/uptime", "/proc/vmstat"] if sample else ["/proc/uptime"]
+    ordered = [*first, *(p for p in patterns if p not in first and p not in PSEUDO_READS)]
+    for pattern in ordered:
+        lines += _read_lines(pattern)
+    if KERNEL_LOG in patterns:
+        lines += [f"d read {quote(KERNEL_LOG)}", "klog", "m done"]
+    if sample:
+        lines += [f"d read {quote(VMSTAT_AFTER)}", *_sleep_lines(sample_interval)]
+        lines.append(f'd path {quote(UPTIME_AFTER)}; m file; c "$P"{quote("/proc/uptime")}')
+        lines.append(f'd path {quote(VMSTAT_AFTER)}; m file; c "$P"{quote("/proc/vmstat")}')
+        lines.append("m done")
+    lines.append("m end")
+    script = "\n".join(lines) + "\n"
+    if timeout is None:
+        return script
+    return wrap_with_timeout(script, timeout)
+
+
+def wrap_with_timeout(script: str, seconds: int) -> str:
+    """`sh -c` the script under the host's `timeout` when it has one that works, else plain.
+
+    The probe `timeout 5 sh -c :` weeds out old busybox builds that only accept `-t SECS`.
+    """
+    limit = quote(str(max(1, int(seconds))))
+    wrapper = (
+        "T=$(command -v timeout 2>/dev/null); "
+        'if [ -n "$T" ] && "$T" 5 sh -c : >/dev/null 2>&1; '
+        f'then exec "$T" {limit} sh -c "$1" sh; '
+        'else exec sh -c "$1" sh; fi'
+    )
+    return " ".join(["sh", "-c", quote(wrapper), "sh", quote(script, lines=True)])
+
+
+def _sleep_lines(interval: float) -> list[str]:
+    if interval <= 0:
+        return []
+    if float(interval).is_integer():
+        return [f"sleep {quote(str(int(interval)))}"]
+    # POSIX sleep takes whole seconds; GNU and busybox take fractions. Round up where not.
+    text = quote(f"{interval:.3f}")
+    whole = quote(str(int(interval) + 1))
+    return [f"sleep {text} 2>/dev/null || sleep {whole}"]
+
+
+def _read_lines(pattern: str) -> list[str]:
+    head = [f"d read {quote(pattern)}"]
+    if pattern.endswith("/**"):
+        top = pattern[:-3]
+        if is_glob(top):
+            body = [
+                f'for t in "$P"{quote_glob(top)}; do',
+                '  if [ -h "$t" ]; then one "$t" t; elif [ -d "$t" ]; then walk "$t"; fi',
+                "done",
+            ]
+        else:
+            body = [f'top "$P"{quote(top)}']
+    elif is_glob(pattern):
+        body = [
+            f'for g in "$P"{quote_glob(pattern)}; do',
+            '  if [ -e "$g" ] || [ -h "$g" ]; then one "$g" g; fi',
+            "done",
+        ]
+    else:
+        body = [f'one "$P"{quote(pattern)}']
+    return [*head, *body, "m done"]
+
+
+def _never_read_function() -> str:
+    arms = " ".join(f"{quote_glob(glob)}) d skip {quote(why)};;" for glob, why in NEVER_READ)
+    return f'rf() {{ case $1 in {arms} *) m file; c "$1";; esac; }}'
+
+
+# The shell functions every script defines. Every command word in them is listed in
+# commands.py (tests/collect/test_read_only.py reads this text and traces it running).
+_FUNCTIONS: tuple[str, ...] = (
+    # m TAG: a separator line; d TAG DATA: a record with data.
+    'm() { printf \'\\n:MEMCHECK:%s%s:%s\\n\' "$a" "$b" "$1"; }',
+    'd() { m "$1"; printf \'%s\' "$2"; }',
+    # c PATH: the file's bytes to stdout, cat's complaint (if any) as an error record. The
+    # `3>&1 ... >&3` dance captures stderr without a temporary file.
+    'c() { { r=$(cat -- "$1" 2>&1 >&3 3>&-); } 3>&1 || d error "${r:-read failed}"; }',
+    # one PATH [g|t]: record one path. g = from a glob (vanished = gone), t = inside a tree
+    # (links are recorded, never followed; vanished = gone).
+    "one() {",
+    '  d path "${1#"$P"}"',
+    '  if [ -h "$1" ]; then',
+    '    m link; { r=$(readlink -- "$1" 2>&1 >&3 3>&-); } 3>&1 || d error "${r:-readlink failed}"',
+    '    if [ "$2" = t ]; then :; elif [ -d "$1" ]; then m tdir;'
+    ' elif [ -f "$1" ]; then m target; c "$1"; fi',
+    '  elif [ -d "$1" ]; then m dir',
+    '  elif [ -f "$1" ]; then rf "$1"',
+    '  elif [ -e "$1" ]; then m special',
+    '  elif [ -n "$2" ]; then m gone',
+    '  elif [ -d "${1%/*}" ] && [ -x "${1%/*}" ]; then m missing',
+    # A parent we may not search: let cat say why (permission denied, no such file, ...).
+    '  else m file; c "$1"',
+    "  fi",
+    "}",
+    # walk DIR: the directory and everything below it; links are recorded, not followed.
+    "walk() {",
+    '  d path "${1#"$P"}"; m dir',
+    '  if [ -r "$1" ] && [ -x "$1" ]; then :; else d error \'Permission denied\'; return 0; fi',
+    '  for w in "$1"/* "$1"/.[!.]* "$1"/..?*; do',
+    '    if [ -h "$w" ]; then one "$w" t; elif [ -d "$w" ]; then walk "$w";'
+    ' elif [ -e "$w" ]; then one "$w" t; fi',
+    "  done",
+    "}",
+    # top DIR: a tree named literally; a link to a directory is walked as the directory.
+    'top() { if [ -d "$1" ]; then walk "$1"; else one "$1"; fi; }',
+    # klog: the kernel log from dmesg, else from the journal; every attempt is recorded.
+    "klog() {",
+    f"  d path {quote(KERNEL_LOG)}",
+    f"  d cmd {quote(KERNEL_LOG_COMMANDS[0])}; m file",
+    '  { r=$(dmesg 2>&1 >&3 3>&-); } 3>&1 && { [ -z "$r" ] || d warn "$r"; return 0; }',
+    '  d error "${r:-dmesg failed}"',
+    f"  d cmd {quote(KERNEL_LOG_COMMANDS[1])}; m file",
+    "  { r=$(journalctl -k --no-pager -o short-monotonic 2>&1 >&3 3>&-); } 3>&1"
+    ' && { [ -z "$r" ] || d warn "$r"; return 0; }',
+    '  d error "${r:-journalctl failed}"',
+    "}",
+)
+
+
+# -- parsing ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Entry:
+    path: str
+    kind: str = ""
+    data: bytes = b""
+    error: bytes | None = None
+    target: str | None = None
+    link_error: bytes | None = None
+    follow: bytes | None = None
+    follow_dir: bool = False
+    follow_error: bytes | None = None
+    reason: str = ""
+    attempts: list[list[bytes | None]] = field(default_factory=list)
+    warnings: list[bytes] = field(default_factory=list)
+    last: str = ""
+
+
+def _records(stdout: bytes, nonce: str) -> Iterator[tuple[str, bytes, bool]]:
+    """(tag, data, complete) per record; the last one may be cut short."""
+    chunks = stdout.split(separator(nonce))
+    for i, chunk in enumerate(chunks[1:], start=1):
+        tag, newline, data = chunk.partition(b"\n")
+        complete = i < len(chunks) - 1
+        if not newline:
+            # Cut inside the separator line itself: nothing usable.
+            return
+        yield tag.decode("ascii", errors="replace"), data, complete
+
+
+def read_reason(text: bytes | None, fallback: str = "read failed") -> str:
+    """A short reason from a command's complaint (`cat: /x: Permission denied`)."""
+    message = (text or b"").decode("utf-8", errors="replace").strip()
+    lowered = message.lower()
+    if "no such file" in lowered:
+        return MISSING
+    if "permission denied" in lowered:
+        return "permission denied"
+    if "operation not permitted" in lowered:
+        return "operation not permitted"
+    if not message:
+        return fallback
+    last = message.splitlines()[-1]
+    return last.rsplit(": ", 1)[-1].strip() or fallback
+
+
+def parse_output(stdout: bytes, nonce: str, source: str, version: str) -> Snapshot:
+    """Turn the script's framed output into a `Snapshot`.
+
+    Output cut short (a dropped connection, the host's time limit) keeps every record that
+    arrived whole; the path being read when it stopped, and every requested pattern not yet
+    finished, are recorded in `info.errors` as not collected. Output with no frame at all
+    raises `CollectError`: there is nothing to keep.
+    """
+    entries: dict[str, _Entry] = {}
+    plan: list[str] = []
+    done: set[str] = set()
+    started = ended = False
+    date = ""
+    pattern: str | None = None
+    current: _Entry | None = None
+    for tag, data, complete in _records(stdout, nonce):
+        if tag == "begin":
+            if not complete:
+                break
+            started = True
+            plan = data.decode("ascii", errors="replace").splitlines()[1:]
+        elif tag == "end":
+            ended = True
+            break
+        elif tag == "date":
+            date = data.decode("ascii", errors="replace").strip()
+        elif tag == "read":
+            pattern = data.decode("ascii", errors="replace")
+        elif tag == "done":
+            if pattern is not None:
+                done.add(pattern)
+            pattern = current = None
+        elif tag == "path":
+            if not complete:
+                current = None  # the entry before it ended whole
+                break
+            current = _Entry(data.decode("utf-8", errors="surrogateescape"))
+            entries[current.path] = current
+        elif current is not None:
+            _apply(current, tag, data)
+    if not started:
+        raise CollectError(source, "no memcheck output (is sh on the host a POSIX shell?)")
+    if not plan and not ended:
+        raise CollectError(source, "the output ended before any file was read")
+
+    files: dict[str, bytes] = {}
+    links: dict[str, str] = {}
+    dirs: set[str] = set()
+    errors: dict[str, str] = {}
+    follows: list[_Entry] = []
+    if not ended and current is not None:
+        # The entry being written when the output stopped may lack bytes or its error.
+        entries.pop(current.path, None)
+        errors[current.path] = TRUNCATED
+    for entry in entries.values():
+        _settle(entry, files, links, dirs, errors, follows)
+    probe = Snapshot(HostInfo("", "", "", ""), files, links, dirs)
+    for entry in follows:
+        try:
+            real = probe.resolve(entry.path)
+        except Exception:  # a loop of links: Snapshot.read reports it itself
+            continue
+        if entry.follow_dir:
+            dirs.add(real)
+        elif entry.follow is not None and real not in files:
+            files[real] = entry.follow
+    if not ended:
+        for wanted in plan:
+            if wanted not in done and wanted not in files and wanted not in errors:
+                errors[wanted] = TRUNCATED
+
+    info = HostInfo(
+        hostname=_hostname(files, source),
+        collected_at=date if _DATE.fullmatch(date) else _now(),
+        memcheck_version=version,
+        source=source,
+        sample_interval_seconds=_interval(files),
+        errors=errors,
+    )
+    return Snapshot(info, files, links, dirs)
+
+
+def _apply(entry: _Entry, tag: str, data: bytes) -> None:
+    if tag == "cmd":
+        entry.attempts.append([data, None, None])
+        entry.kind = "log"
+    elif tag == "file":
+        if entry.attempts:
+            entry.attempts[-1][1] = data
+        else:
+            entry.kind, entry.data = "file", data
+    elif tag == "link":
+        raw = data[:-1] if data.endswith(b"\n") else data
+        entry.kind, entry.target = "link", raw.decode("utf-8", errors="surrogateescape")
+    elif tag == "target":
+        entry.follow = data
+    elif tag == "tdir":
+        entry.follow_dir = True
+    elif tag in ("dir", "missing", "gone", "special"):
+        entry.kind = tag
+    elif tag == "skip":
+        entry.kind, entry.reason = "skip", data.decode("utf-8", errors="replace")
+    elif tag == "warn":
+        entry.warnings.append(data)
+    elif tag == "error":
+        if entry.attempts:
+            entry.attempts[-1][2] = data
+        elif entry.kind == "link" and entry.last == "target":
+            entry.follow, entry.follow_error = None, data
+        elif entry.kind == "link":
+            entry.link_error = data
+        else:
+            entry.error = data
+    entry.last = tag
+
+
+def _settle(
+    entry: _Entry,
+    files: dict[str, bytes],
+    links: dict[str, str],
+    dirs: set[str],
+    errors: dict[str, str],
+    follows: list[_Entry],
+) -> None:
+    path = entry.path
+    if entry.kind == "file":
+        if entry.error is None:
+            files[path] = entry.data
+        else:
+            errors[path] = read_reason(entry.error)
+    elif entry.kind == "link":
+        if entry.link_error is not None or entry.target is None:
+            errors[path] = read_reason(entry.link_error, "readlink failed")
+            return
+        links[path] = entry.target
+        if entry.follow_error is not None:
+            errors[path] = read_reason(entry.follow_error)
+        elif entry.follow is not None or entry.follow_dir:
+            follows.append(entry)
+    elif entry.kind == "dir":
+        dirs.add(path)
+        if entry.error is not None:
+            errors[path] = read_reason(entry.error) + " (cannot list the directory)"
+    elif entry.kind == "missing":
+        errors[path] = MISSING
+    elif entry.kind == "special":
+        errors[path] = "not a regular file (not read)"
+    elif entry.kind == "skip":
+        errors[path] = entry.reason or "not read"
+    elif entry.kind == "log":
+        _settle_log(entry, files, errors)
+    elif entry.kind == "gone":
+        return
+    else:
+        errors[path] = TRUNCATED
+
+
+def _settle_log(entry: _Entry, files: dict[str, bytes], errors: dict[str, str]) -> None:
+    lines: list[str] = []
+    used: str | None = None
+    failures: list[str] = []
+    for command, output, error in entry.attempts:
+        name = (command or b"").decode("ascii", errors="replace")
+        if error is None and output is not None and used is None:
+            used = name
+            files[entry.path] = output
+        elif error is not None:
+            text = (error or b"").decode("utf-8", errors="replace").strip() or "failed"
+            text = " ".join(text.split())
+            failures.append(f"{name.split()[0]}: {text}")
+            lines.append(f"failed: {name}: {text}")
+    head = f"source: {used}" if used else "source: none"
+    notes = [
+        "warning: " + " ".join(w.decode("utf-8", errors="replace").split()) for w in entry.warnings
+    ]
+    files[KERNEL_LOG_SOURCE] = ("\n".join([head, *lines, *notes]) + "\n").encode()
+    if used is None:
+        errors[entry.path] = "; ".join(failures) or "kernel log not read"
+
+
+def _hostname(files: dict[str, bytes], source: str) -> str:
+    for path in ("/proc/sys/kernel/hostname", "/etc/hostname"):
+        raw = files.get(path, b"").decode("utf-8", errors="replace").strip()
+        if raw:
+            return raw.splitlines()[0].strip()
+    rest = source.split("://", 1)[-1]
+    return rest.rsplit("@", 1)[-1].split("/", 1)[0].split(":", 1)[0] or source or "unknown"
+
+
+def _uptime(raw: bytes | None) -> float | None:
+    try:
+        return float((raw or b"").split()[0])
+    except (IndexError, ValueError):
+        return None
+
+
+def _interval(files: dict[str, bytes]) -> float | None:
+    before = _uptime(files.get("/proc/uptime"))
+    after = _uptime(files.get(UPTIME_AFTER))
+    if before is None or after is None or VMSTAT_AFTER not in files:
+        return None
+    return round(after - before, 3)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

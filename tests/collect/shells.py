@@ -1,0 +1,61 @@
+"""Running the collection script under real shells for the collect tests."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+from collections.abc import Sequence
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+NONCE = "c0ffee00deadbeef0123456789abcdef"
+
+SHELLS: dict[str, tuple[str, ...]] = {
+    "sh": ("sh",),
+    "dash": ("dash",),
+    "bash": ("bash", "--posix"),
+    "busybox": ("busybox", "sh"),
+}
+
+
+def need(tool: str) -> str:
+    """The tool's path; skip the test without it (fail in CI, where every tool is installed)."""
+    path = shutil.which(tool)
+    if path is None:
+        message = f"{tool} is not installed (apt-get install -y {tool})"
+        if IN_CI:
+            pytest.fail(message + "; CI must run this test")
+        pytest.skip(message)
+    return path
+
+
+def shell_argv(name: str) -> tuple[str, ...]:
+    argv = SHELLS[name]
+    need(argv[0])
+    return argv
+
+
+def as_nobody() -> list[str]:
+    """A command prefix that drops root to `nobody`; skips when that is not possible."""
+    if os.geteuid() != 0:
+        pytest.skip("permission tests need to drop from root to nobody; not running as root")
+    setpriv = need("setpriv")
+    nobody = pwd.getpwnam("nobody")
+    return [
+        setpriv,
+        f"--reuid={nobody.pw_uid}",
+        f"--regid={nobody.pw_gid}",
+        "--clear-groups",
+        "--",
+    ]
+
+
+def run_script(
+    script: str, shell: str = "sh", prefix: Sequence[str] = (), timeout: float = 60
+) -> subprocess.CompletedProcess[bytes]:
+    """Run the script as `sh -c SCRIPT sh`, the way a backend does."""
+    argv = [*prefix, *shell_argv(shell), "-c", script, "sh"]
+    return subprocess.run(argv, capture_output=True, timeout=timeout, check=False)

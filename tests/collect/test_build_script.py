@@ -1,0 +1,110 @@
+"""build_script: what goes into the script, what is refused, and the host-side time limit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import pytest
+
+from memcheck.collect import BASE_READS, build_script, parse_output
+from memcheck.collect.script import TRUNCATED, expand_braces, normalise_reads, separator
+from memcheck.snapshot import VMSTAT_AFTER
+from tests.collect.shells import NONCE, SHELLS, need, shell_argv
+
+
+def test_the_nonce_never_appears_whole_in_the_script() -> None:
+    # /proc/<pid>/cmdline of the shell running the script holds the script; were the nonce in
+    # it in one piece, reading that file would forge a frame.
+    script = build_script(["/proc/[0-9]*/cmdline"], NONCE, timeout=30)
+    assert NONCE not in script
+    assert separator(NONCE).decode() not in script
+    assert script.isascii()
+
+
+def test_base_reads_are_always_read() -> None:
+    assert normalise_reads([])[: len(BASE_READS)] == list(BASE_READS)
+    assert (
+        normalise_reads(["/proc/uptime", "/proc/meminfo", "/proc/meminfo"]).count("/proc/meminfo")
+        == 1
+    )
+
+
+def test_braces_expand_like_a_shell_would() -> None:
+    assert expand_braces("/etc/cron.{daily,weekly}/*") == [
+        "/etc/cron.daily/*",
+        "/etc/cron.weekly/*",
+    ]
+    assert expand_braces("/{a,b}/{c,d}") == ["/a/c", "/a/d", "/b/c", "/b/d"]
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "proc/meminfo",
+        "/proc/../etc/shadow",
+        "/proc//meminfo",
+        "/**",
+        "/a/**/b",
+        "/dev/mem",
+        "/dev/**",
+        "/.memcheck/anything",
+        "/etc/caf\u00e9",
+        "/etc/new\nline",
+        "/proc/[^0-9]*/comm",
+    ],
+)
+def test_bad_patterns_are_refused(pattern: str) -> None:
+    with pytest.raises(ValueError):
+        build_script([pattern], NONCE)
+
+
+@pytest.mark.parametrize("nonce", ["short", "x" * 15, "has space " * 3, "é" * 20, ""])
+def test_bad_nonces_are_refused(nonce: str) -> None:
+    with pytest.raises(ValueError):
+        build_script([], nonce)
+
+
+@pytest.mark.parametrize("shell", sorted(SHELLS))
+def test_script_is_valid_syntax_for_every_shell(shell: str) -> None:
+    script = build_script(["/etc/**", "/proc/[0-9]*/comm", "/.memcheck/kernel.log"], NONCE)
+    argv = [*shell_argv(shell), "-n", "-c", script]
+    assert subprocess.run(argv, capture_output=True, check=False).returncode == 0
+
+
+def test_host_timeout_stops_the_script_and_keeps_what_arrived() -> None:
+    need("timeout")
+    # A 5 s sample interval cannot fit in a 1 s limit: the host's `timeout` ends the run.
+    command = build_script([VMSTAT_AFTER], NONCE, sample_interval=5, timeout=1)
+    started = time.monotonic()
+    proc = subprocess.run(["sh", "-c", command], capture_output=True, check=False, timeout=20)
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 124
+    assert elapsed < 4
+    snap = parse_output(proc.stdout, NONCE, "local", "t")
+    assert snap.files["/proc/uptime"]
+    assert snap.errors[VMSTAT_AFTER] == TRUNCATED
+    assert VMSTAT_AFTER not in snap.files
+
+
+def test_without_a_timeout_program_the_script_still_runs(tmp_path: object) -> None:
+    # A PATH without `timeout`: `command -v timeout` finds nothing, and the script runs bare.
+    bindir = str(tmp_path)
+    for tool in ("sh", "cat", "date", "readlink"):
+        os.symlink(need(tool), os.path.join(bindir, tool))
+    command = build_script(["/proc/meminfo"], NONCE, timeout=10)
+    proc = subprocess.run(
+        [need("sh"), "-c", command], capture_output=True, check=False, env={"PATH": bindir}
+    )
+    snap = parse_output(proc.stdout, NONCE, "local", "t")
+    assert snap.files["/proc/meminfo"].startswith(b"MemTotal:")
+
+
+def test_fractional_sample_interval_is_honoured() -> None:
+    script = build_script([VMSTAT_AFTER], NONCE, sample_interval=0.3)
+    proc = subprocess.run(["sh", "-c", script], capture_output=True, check=True)
+    snap = parse_output(proc.stdout, NONCE, "local", "t")
+    interval = snap.info.sample_interval_seconds
+    assert interval is not None and 0.3 <= interval < 2.5
+    assert snap.files[VMSTAT_AFTER].startswith(b"nr_free_pages")

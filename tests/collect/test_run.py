@@ -1,0 +1,188 @@
+"""collect_host / collect_many: live collection through testinfra, and how failures look."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+import testinfra.backend.local
+
+from memcheck import __version__
+from memcheck.collect import CollectError, collect_host, collect_many
+from memcheck.collect.errors import redact
+from memcheck.snapshot import KERNEL_LOG, VMSTAT_AFTER
+
+REALISTIC = (
+    "/proc/meminfo",
+    "/proc/vmstat",
+    "/proc/sys/vm/swappiness",
+    "/proc/sys/vm/overcommit_memory",
+    "/proc/[0-9]*/comm",
+    "/proc/[0-9]*/cmdline",
+    "/sys/kernel/mm/transparent_hugepage/enabled",
+    "/etc/sysctl.d/**",
+    KERNEL_LOG,
+    VMSTAT_AFTER,
+)
+
+
+@pytest.fixture
+def run_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Count the commands testinfra's local backend is asked to run."""
+    calls: list[str] = []
+    real = testinfra.backend.local.LocalBackend.run
+
+    def counting(self: Any, command: str, *args: str, **kwargs: Any) -> Any:
+        calls.append(command)
+        return real(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(testinfra.backend.local.LocalBackend, "run", counting)
+    return calls
+
+
+def test_live_local_collection(run_calls: list[str]) -> None:
+    snap = collect_host("local://", REALISTIC, sample_interval=0.2)
+    assert len(run_calls) == 1  # one round trip, whatever the number of files
+    assert snap.files["/proc/meminfo"].startswith(b"MemTotal:")
+    assert b"pgfault" in snap.files[VMSTAT_AFTER]
+    assert int(snap.files["/proc/sys/vm/swappiness"]) >= 0
+    with open("/proc/sys/kernel/hostname") as fh:
+        assert snap.info.hostname == fh.read().strip()
+    stamp = datetime.strptime(snap.info.collected_at, "%Y-%m-%dT%H:%M:%SZ")
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    assert abs((now - stamp).total_seconds()) < 120
+    assert snap.info.source == "local"
+    assert snap.info.memcheck_version == __version__
+    interval = snap.info.sample_interval_seconds
+    assert interval is not None and interval >= 0.2
+    assert KERNEL_LOG in snap.files or KERNEL_LOG in snap.errors
+    assert not any(why.startswith("not collected") for why in snap.errors.values())
+
+
+def test_own_command_line_does_not_forge_frames() -> None:
+    # The shell running the script is one of the processes whose cmdline is read; the script
+    # text in it must come through as plain content.
+    snap = collect_host("local://", ["/proc/[0-9]*/cmdline"])
+    own = [p for p, data in snap.files.items() if b":MEMCHECK:%s%s:" in data]
+    assert own, "the collecting shell's own cmdline should be among the files"
+    assert not any(why.startswith("not collected") for why in snap.errors.values())
+
+
+def test_base_set_collection_is_quick() -> None:
+    started = time.perf_counter()
+    snap = collect_host("local://", [])
+    elapsed = time.perf_counter() - started
+    assert snap.files["/proc/version"].startswith(b"Linux version")
+    assert elapsed < 10, elapsed
+
+
+def test_host_side_time_limit_returns_partial_snapshot() -> None:
+    # 3 s budget: the host's `timeout` gets 1 s, the vmstat sleep needs 5 s.
+    started = time.perf_counter()
+    snap = collect_host("local://", [VMSTAT_AFTER], timeout=3, sample_interval=5)
+    assert time.perf_counter() - started < 3
+    assert snap.files["/proc/uptime"]
+    assert snap.errors[VMSTAT_AFTER] == "not collected: timed out on the host after 1 s"
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A TCP port that accepts connections and never says a word."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+                held.append(conn)
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_local_wait_gives_up_at_the_timeout(silent_server: int) -> None:
+    url = f"paramiko://root@127.0.0.1:{silent_server}"
+    started = time.perf_counter()
+    with pytest.raises(CollectError) as err:
+        collect_host(url, [], timeout=1.5)
+    assert time.perf_counter() - started < 4
+    assert err.value.reason == "timed out after 1.5 s"
+    assert err.value.url == url
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.mark.parametrize("scheme", ["paramiko", "ssh"])
+def test_connection_refused_is_one_line_without_secrets(scheme: str) -> None:
+    port = free_port()
+    url = f"{scheme}://admin:s3cret-pw@127.0.0.1:{port}"
+    with pytest.raises(CollectError) as err:
+        collect_host(url, [], timeout=20)
+    text = str(err.value)
+    assert "s3cret-pw" not in text and "\n" not in text
+    assert "Traceback" not in text
+    assert err.value.url == f"{scheme}://admin:***@127.0.0.1:{port}"
+    assert "refused" in text.lower() or "unable to connect" in text.lower() or "sshpass" in text
+
+
+def test_collect_many_keeps_order_and_isolates_failures() -> None:
+    bad = f"paramiko://127.0.0.1:{free_port()}"
+    urls = ["local://", bad, "local://"]
+    results = collect_many(urls, ["/proc/meminfo"], workers=3, timeout=20)
+    assert [u for u, _ in results] == urls
+    first, failed, last = (r for _, r in results)
+    assert not isinstance(first, CollectError) and not isinstance(last, CollectError)
+    assert first.files["/proc/meminfo"].startswith(b"MemTotal:")
+    assert isinstance(failed, CollectError) and failed.url == bad
+    assert collect_many([], ["/proc/meminfo"]) == []
+
+
+def test_missing_transport_program_is_a_collect_error() -> None:
+    # docker:// runs `docker exec`; a container that does not exist fails with no output.
+    with pytest.raises(CollectError) as err:
+        collect_host("docker://memcheck-no-such-container-xyz", [], timeout=20)
+    assert err.value.reason
+    assert "\n" not in err.value.reason
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("ssh://u:pw@h:22", "ssh://u:***@h:22"),
+        ("paramiko://u:p%40ss@h", "paramiko://u:***@h"),
+        ("ssh://u:p@ss@h:2/x?y=1", "ssh://u:***@h:2/x?y=1"),
+        ("ssh://u@h", "ssh://u@h"),
+        ("local://", "local://"),
+    ],
+)
+def test_redact(url: str, shown: str) -> None:
+    assert redact(url) == shown
+
+
+def test_bare_name_means_ssh() -> None:
+    with pytest.raises(CollectError) as err:
+        collect_host("memcheck-no-such-host.invalid", [], timeout=20)
+    assert err.value.url == "ssh://memcheck-no-such-host.invalid"
