@@ -188,12 +188,14 @@ class _Capture:
     def __init__(self) -> None:
         self.run: Any = None
         self.reports: dict[str, str] = {}
+        self.report_error: str | None = None
 
     def pytest_sessionfinish(self, session: Any) -> None:
-        from memcheck.plugin import REPORTS_KEY, RESULT_KEY
+        from memcheck.plugin import REPORT_ERROR_KEY, REPORTS_KEY, RESULT_KEY
 
         self.run = session.config.stash.get(RESULT_KEY, None)
         self.reports = session.config.stash.get(REPORTS_KEY, {})
+        self.report_error = session.config.stash.get(REPORT_ERROR_KEY, None)
 
 
 def _validate_run(args: argparse.Namespace) -> None:
@@ -326,6 +328,9 @@ def cmd_run(args: argparse.Namespace, passthrough: list[str], original: list[str
     if args.quiet:
         text = "\n".join(line for line in text.splitlines() if line.strip())
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    if capture.report_error:
+        print(f"memcheck: error: {capture.report_error}", file=sys.stderr)
+        return EXIT_USAGE
     return int(capture.run.exit_code)
 
 

@@ -24,6 +24,7 @@ AUDIT_KEY = pytest.StashKey["Audit"]()
 COMMAND_LINE: list[str] = []
 RESULT_KEY = pytest.StashKey[RunResult]()
 REPORTS_KEY = pytest.StashKey[dict[str, str]]()
+REPORT_ERROR_KEY = pytest.StashKey[str]()
 
 
 class MemcheckError(Exception):
@@ -201,13 +202,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not config.getoption("memcheck_no_reports"):
         from memcheck.report import write_reports
 
-        written = write_reports(
-            run,
-            report_dir=config.getoption("memcheck_report_dir"),
-            junit=config.getoption("memcheck_junit_xml"),
-            html=config.getoption("memcheck_html"),
-            json=config.getoption("memcheck_json"),
-        )
+        try:
+            written = write_reports(
+                run,
+                report_dir=config.getoption("memcheck_report_dir"),
+                junit=config.getoption("memcheck_junit_xml"),
+                html=config.getoption("memcheck_html"),
+                json=config.getoption("memcheck_json"),
+            )
+        except OSError as exc:
+            # The verdicts are still printed; the run ends as a configuration error.
+            where = exc.filename or config.getoption("memcheck_report_dir")
+            config.stash[REPORT_ERROR_KEY] = f"cannot write reports to {where}: {exc.strerror}"
+            session.exitstatus = 2
+            return
         config.stash[REPORTS_KEY] = {k: str(v) for k, v in written.items()}
     session.exitstatus = run.exit_code
 
@@ -220,3 +228,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
     color = getattr(terminalreporter, "hasmarkup", False)
     terminalreporter.write("\n" + render_console(run, color=color, verbose=False))
+    problem = config.stash.get(REPORT_ERROR_KEY, None)
+    if problem:
+        terminalreporter.write_line(f"memcheck: error: {problem}", red=True)

@@ -9,6 +9,8 @@ import pytest
 
 from tests.integration.cli import XSD_DIR, run_memcheck
 
+HOSTS = Path(__file__).resolve().parents[1] / "hosts"
+
 
 def _results(report_dir: Path) -> dict[str, object]:
     data: dict[str, object] = json.loads((report_dir / "results.json").read_text())
@@ -157,3 +159,19 @@ def test_collect_then_root_gives_same_verdicts(tmp_path: Path) -> None:
         "sysctl_persisted",
     ):
         assert live_out[check] == off_out[check], check
+
+
+def test_unwritable_report_dir_is_one_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "reports-is-a-file"
+    blocker.write_text("not a directory\n")
+    proc = run_memcheck(
+        "--root",
+        str(HOSTS / "tuned-postgres-debian-12"),
+        "--report-dir",
+        str(blocker),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "cannot write reports" in proc.stderr and str(blocker) in proc.stderr
+    assert "pg-prod-1" in proc.stdout  # the verdicts are still shown

@@ -7,12 +7,15 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from tests.conftest import need
 
 
-def test_unprivileged_run_degrades_honestly(tmp_path: Path) -> None:
+def test_unprivileged_run_degrades_honestly() -> None:
+    # pytest's own tmp_path sits below a root-only folder; nobody needs one it can enter.
+    tmp_path = Path(tempfile.mkdtemp(prefix="memcheck-unpriv-", dir="/tmp"))
     if os.geteuid() != 0:
         user_cmd: list[str] = []
     else:
