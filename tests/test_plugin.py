@@ -31,7 +31,7 @@ def test_plugin_runs_checks_as_pytest_items(pytester: pytest.Pytester, tmp_path:
     assert counts.get("passed", 0) == outcomes.count("pass") + 1  # plus the user's own test
     assert counts.get("skipped", 0) == outcomes.count("skip") + outcomes.count("waived")
     assert counts.get("error", counts.get("errors", 0)) == outcomes.count("error")
-    result.stdout.fnmatch_lines(["*swappiness*stg-db-1*"])
+    result.stdout.fnmatch_lines(["*stg-db-1*swappiness*vm.swappiness is 60*"])
     assert result.ret == data["exit_code"]
 
 
