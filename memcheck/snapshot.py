@@ -90,6 +90,7 @@ class Snapshot:
                 self.dirs.add(parent)
                 parent = posixpath.dirname(parent)
         self.dirs.add("/")
+        self._child_index: dict[str, set[str]] | None = None
 
     @property
     def errors(self) -> dict[str, str]:
@@ -154,19 +155,25 @@ class Snapshot:
     def readlink(self, path: str) -> str | None:
         return self.links.get(_norm(path))
 
+    def _children(self) -> dict[str, set[str]]:
+        # Built once: checks list unit and cron folders many times over large snapshots.
+        index = self._child_index
+        if index is None:
+            index = {}
+            for p in (*self.files, *self.links, *self.dirs):
+                if p != "/":
+                    parent, _, name = p.rpartition("/")
+                    index.setdefault(parent or "/", set()).add(name)
+            self._child_index = index
+        return index
+
     def listdir(self, path: str) -> list[str]:
         """Names directly below a directory (files, links and subdirectories), sorted."""
         try:
             base = self.resolve(path)
         except Unavailable:
             return []
-        prefix = base.rstrip("/") + "/"
-        names = {
-            p[len(prefix) :].split("/", 1)[0]
-            for p in (*self.files, *self.links, *self.dirs)
-            if p.startswith(prefix) and p != base
-        }
-        return sorted(names)
+        return sorted(self._children().get(base, ()))
 
     def glob(self, pattern: str) -> list[str]:
         """Paths matching a shell glob; `*` does not cross `/`, a final `/**` matches a tree."""

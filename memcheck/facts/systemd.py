@@ -167,17 +167,25 @@ class SystemdFacts(FactsBase):
         return found
 
     def _enablement_links(self, name: str) -> tuple[tuple[str, str], ...]:
-        links: list[tuple[str, str]] = []
-        for directory in UNIT_DIRS:
-            for entry in self.snapshot.listdir(directory):
-                if not entry.endswith((".wants", ".requires")):
-                    continue
-                link = f"{directory}/{entry}/{name}"
-                if self.snapshot.is_link(link) or self.snapshot.exists(link):
+        return self._wants_index().get(name, ())
+
+    def _wants_index(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        """Every `.wants/`/`.requires/` entry, by unit name, read once per host."""
+        index: dict[str, tuple[tuple[str, str], ...]] | None = self._cache.get("wants-index")
+        if index is None:
+            found: dict[str, list[tuple[str, str]]] = {}
+            for directory in UNIT_DIRS:
+                for entry in self.snapshot.listdir(directory):
+                    if not entry.endswith((".wants", ".requires")):
+                        continue
                     target = entry.rsplit(".", 1)[0]
-                    if self.snapshot.readlink(link) != "/dev/null":
-                        links.append((target, link))
-        return tuple(links)
+                    for name in self.snapshot.listdir(f"{directory}/{entry}"):
+                        link = f"{directory}/{entry}/{name}"
+                        if self.snapshot.readlink(link) != "/dev/null":
+                            found.setdefault(name, []).append((target, link))
+            index = {name: tuple(links) for name, links in found.items()}
+            self._cache["wants-index"] = index
+        return index
 
     def unit_path_of_link(self, link: str) -> str:
         target = self.snapshot.readlink(link) or link
