@@ -29,7 +29,7 @@ AREAS: tuple[str, ...] = (
 
 # JSON-compatible values, as they appear in results.json.
 JSON = Union[None, bool, int, float, str, list[Any], dict[str, Any]]
-ParamValue = Union[bool, int, float, str, list[str]]
+ParamValue = Union[bool, int, float, str, list[str], list[int]]
 Params = Mapping[str, ParamValue]
 
 
@@ -39,7 +39,7 @@ class Param:
 
     default: ParamValue
     doc: str
-    kind: Literal["int", "float", "str", "bool", "list[str]"] = "int"
+    kind: Literal["int", "float", "str", "bool", "list[str]", "list[int]"] = "int"
     choices: tuple[str, ...] = ()
 
     def accepts(self, value: object) -> bool:
@@ -52,11 +52,15 @@ class Param:
             ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         elif self.kind == "str":
             ok = isinstance(value, str)
+        elif self.kind == "list[int]":
+            ok = isinstance(value, list) and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value
+            )
         else:
             ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
         if ok and self.choices:
             items = value if isinstance(value, list) else [value]
-            ok = all(item in self.choices for item in items)
+            ok = all(str(item) in self.choices for item in items)
         return ok
 
 
@@ -162,9 +166,18 @@ def param_str(params: Params, name: str) -> str:
 
 def param_list(params: Params, name: str) -> list[str]:
     value = params[name]
-    if not isinstance(value, list):
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise TypeError(f"param {name} must be a list of strings, got {value!r}")
     return [str(v) for v in value]
+
+
+def param_int_list(params: Params, name: str) -> list[int]:
+    value = params[name]
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        raise TypeError(f"param {name} must be a list of integers, got {value!r}")
+    return [int(v) for v in value]
 
 
 def param_bool(params: Params, name: str) -> bool:
