@@ -279,6 +279,7 @@ def _param_expectation(param: Param) -> str:
         "str": "a string",
         "bool": "true or false",
         "list[str]": "a list of strings",
+        "list[int]": "a list of integers",
     }[param.kind]
     if param.choices:
         text += f" from {', '.join(param.choices)}"
