@@ -35,17 +35,40 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--root",
-        action="append",
+        action="extend",
+        nargs="+",
         default=[],
         metavar="DIR|FILE.tar.gz",
-        help="a saved host snapshot, evaluated offline (repeatable)",
+        help="saved host snapshots, evaluated offline (repeatable; `--root DIR/*` works)",
+    )
+    group.add_argument(
+        "--inventory",
+        metavar="FILE",
+        help="the hosts of an Ansible inventory, INI or YAML (read without Ansible)",
+    )
+    group.add_argument(
+        "--limit", metavar="PATTERN", help="only these inventory hosts (Ansible pattern)"
+    )
+    group.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="only shard K of N of the targets (a stable slice, for CI matrix jobs)",
+    )
+    group.add_argument(
+        "--accept-new-host-keys",
+        action="store_true",
+        help="lab use: accept and record SSH host keys known_hosts lacks (the report says "
+        "so); changed keys are still refused",
     )
     group.add_argument("--ssh-config", help="SSH config file passed to testinfra")
     group.add_argument("--ssh-identity-file", help="SSH identity file passed to testinfra")
     group.add_argument("--sudo", action="store_true", help="read the host through sudo")
     group.add_argument("--sudo-user", help="sudo to this user")
     group.add_argument("--ansible-inventory", help="inventory for ansible:// URLs")
-    group.add_argument("--connection", help="ansible connection type")
+    group.add_argument(
+        "--connection",
+        help="transport for bare host names and inventory hosts: ssh (default) or paramiko",
+    )
     group.add_argument(
         "-n", "--workers", type=int, default=8, help="hosts collected concurrently (default 8)"
     )
@@ -202,12 +225,17 @@ def _validate_run(args: argparse.Namespace) -> None:
     """Fail fast (exit 2, one line) on a bad profile, check id or target before pytest starts."""
     from memcheck.profile import load_profiles
     from memcheck.registry import all_checks
-    from memcheck.runner import parse_targets
 
     checks = all_checks(args.check_dir)
     profile = load_profiles(args.profile or ["default"], checks)
     profile.narrow(_csv(args.checks), _csv(args.skip_checks))
-    parse_targets(args.hosts, args.root)
+    _targets(args)
+
+
+def _targets(args: argparse.Namespace) -> list[Any]:
+    """The run's targets from the command line; ConfigError (exit 2) on anything wrong."""
+    from memcheck.runner import parse_shard, parse_targets
+
     for root in args.root:
         if not os.path.exists(root):
             raise ConfigError(root, None, "no such snapshot directory or .tar.gz file")
@@ -215,6 +243,19 @@ def _validate_run(args: argparse.Namespace) -> None:
         raise ConfigError("command line", "--workers", "expected a whole number of 1 or more")
     if args.timeout <= 0:
         raise ConfigError("command line", "--timeout", "expected a number of seconds above 0")
+    if args.connection and args.connection not in ("ssh", "paramiko", "safe-ssh"):
+        raise ConfigError(
+            "command line", "--connection", f"expected ssh or paramiko, got {args.connection!r}"
+        )
+    return parse_targets(
+        args.hosts,
+        args.root,
+        inventory=args.inventory,
+        limit=args.limit,
+        connection=args.connection,
+        ansible_inventory=args.ansible_inventory,
+        shard=parse_shard(args.shard) if args.shard else None,
+    )
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -248,9 +289,13 @@ def pytest_argv(args: argparse.Namespace, passthrough: list[str]) -> list[str]:
         argv += ["--memcheck-profile", profile]
     for root in args.root:
         argv += ["--memcheck-root", root]
-    for host in args.hosts:
-        argv += ["--hosts", host]
+    if args.hosts:
+        # testinfra's --hosts keeps only its last value: pass one comma-separated list.
+        argv += ["--hosts", ",".join(args.hosts)]
     for flag, value in (
+        ("--memcheck-inventory", args.inventory),
+        ("--memcheck-limit", args.limit),
+        ("--memcheck-shard", args.shard),
         ("--ssh-config", args.ssh_config),
         ("--ssh-identity-file", args.ssh_identity_file),
         ("--sudo-user", args.sudo_user),
@@ -267,6 +312,8 @@ def pytest_argv(args: argparse.Namespace, passthrough: list[str]) -> list[str]:
             argv += [flag, value]
     if args.sudo:
         argv.append("--sudo")
+    if args.accept_new_host_keys:
+        argv.append("--memcheck-accept-new-host-keys")
     for directory in args.check_dir:
         argv += ["--memcheck-check-dir", directory]
     argv += ["--memcheck-report-dir", args.report_dir]
@@ -311,8 +358,10 @@ def cmd_run(args: argparse.Namespace, passthrough: list[str], original: list[str
         from memcheck import plugin
 
         plugin.COMMAND_LINE = ["memcheck", *original]
+        plugin.PROGRESS = None if args.quiet else _print_progress
         code = pytest.main(pytest_argv(args, passthrough), plugins=[capture])
     finally:
+        plugin.PROGRESS = None
         _restore_environment(saved)
     if capture.run is None:
         print(
@@ -334,12 +383,21 @@ def cmd_run(args: argparse.Namespace, passthrough: list[str], original: list[str
     return int(capture.run.exit_code)
 
 
+def _print_progress(done: int, total: int, label: str, error: str | None, seconds: float) -> None:
+    """One line per host on stderr while several hosts are collected."""
+    if total < 2:
+        return
+    width = len(str(total))
+    what = f"not collected: {error}" if error else f"collected in {seconds:.1f} s"
+    print(f"[{done:>{width}}/{total}] {label}: {what}", file=sys.stderr, flush=True)
+
+
 # -- collect --------------------------------------------------------------------------------
 def cmd_collect(args: argparse.Namespace) -> int:
     from memcheck.collect import collect_many
     from memcheck.profile import load_profiles
     from memcheck.registry import all_checks
-    from memcheck.runner import parse_targets, reads_for
+    from memcheck.runner import reads_for
     from memcheck.snapshot import Snapshot
 
     checks = all_checks()
@@ -350,29 +408,40 @@ def cmd_collect(args: argparse.Namespace) -> int:
         selected = list(checks.values())
     if args.root:
         raise ConfigError("command line", "--root", "collect reads live hosts; give --hosts")
-    targets = parse_targets(args.hosts, [])
+    targets = _targets(args)
+    out = Path(args.out)
+    # One host into --out itself (a folder or .tar.gz); a fleet, an inventory or a shard
+    # into one folder per host below --out, named after the target.
+    per_host = len(targets) > 1 or bool(args.inventory or args.shard)
+    if per_host and args.out.endswith((".tar.gz", ".tgz")):
+        raise ConfigError("command line", "--out", "several hosts need a folder, not a .tar.gz")
     backend: dict[str, object] = {}
-    for key in (
-        "ssh_config",
-        "ssh_identity_file",
-        "sudo",
-        "sudo_user",
-        "ansible_inventory",
-        "connection",
-    ):
+    for key in ("ssh_config", "ssh_identity_file", "sudo", "sudo_user", "ansible_inventory"):
         value = getattr(args, key)
         if value:
             backend[key] = value
-    outcomes = collect_many(
-        [t.spec for t in targets],
-        reads_for(selected),
-        workers=args.workers,
-        timeout=args.timeout,
-        backend_options=backend,
+    live = [t for t in targets if t.error is None]
+    outcomes = dict(
+        zip(
+            [id(t) for t in live],
+            (
+                got
+                for _, got in collect_many(
+                    [t.spec for t in live],
+                    reads_for(selected),
+                    workers=args.workers,
+                    timeout=args.timeout,
+                    backend_options=backend,
+                    host_options=[dict(t.options) for t in live],
+                    accept_new_host_keys=args.accept_new_host_keys,
+                )
+            ),
+        )
     )
     failed = 0
-    many = len(targets) > 1
-    for target, (_, got) in zip(targets, outcomes):
+    used: set[str] = set()
+    for target in targets:
+        got = outcomes.get(id(target), target.error)
         if not isinstance(got, Snapshot):
             failed += 1
             print(
@@ -380,16 +449,29 @@ def cmd_collect(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             continue
-        out = Path(args.out)
-        if many:
-            out = out / _safe_name(got.info.hostname or target.label)
-        got.write(out)
+        where = out
+        if per_host:
+            name = _safe_name(_target_name(target.label))
+            while name in used:
+                name += "_"
+            used.add(name)
+            where = out / name
+        got.write(where)
         problems = len(got.info.errors)
         print(
-            f"{target.label}: {len(got.files)} files -> {out}"
+            f"{target.label}: {len(got.files)} files -> {where}"
             + (f" ({problems} unreadable, listed in .memcheck/host.json)" if problems else "")
         )
+        for note in got.info.notes:
+            print(f"{target.label}: note: {note}")
     return 3 if failed else 0
+
+
+def _target_name(label: str) -> str:
+    """`ssh://user:pw@db1:2222` -> `db1_2222`: the host part, without scheme or user."""
+    rest = label.split("://", 1)[-1].split("?", 1)[0]
+    rest = rest.rsplit("@", 1)[-1].rstrip("/")
+    return rest or label
 
 
 def _safe_name(name: str) -> str:

@@ -9,19 +9,21 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
 from memcheck.errors import ConfigError
 from memcheck.registry import all_checks
 from memcheck.results import CheckResult, RunResult
-from memcheck.runner import Audit, RunOptions, parse_targets
+from memcheck.runner import Audit, RunOptions, parse_shard, parse_targets
 
 SUITE = str(Path(__file__).parent / "suite" / "test_memcheck.py")
 AUDIT_KEY = pytest.StashKey["Audit"]()
 # Set by the memcheck command so reports show how a user ran it, not the internal pytest argv.
 COMMAND_LINE: list[str] = []
+# Set by the memcheck command to show progress per host while a long run collects.
+PROGRESS: Callable[[int, int, str, str | None, float], None] | None = None
 RESULT_KEY = pytest.StashKey[RunResult]()
 REPORTS_KEY = pytest.StashKey[dict[str, str]]()
 REPORT_ERROR_KEY = pytest.StashKey[str]()
@@ -66,6 +68,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--memcheck-workers", type=int, default=8)
     group.addoption("--memcheck-timeout", type=float, default=30.0)
     group.addoption(
+        "--memcheck-inventory",
+        default=None,
+        metavar="FILE",
+        help="audit the hosts of an Ansible inventory (INI or YAML); enables memcheck",
+    )
+    group.addoption(
+        "--memcheck-limit",
+        default=None,
+        metavar="PATTERN",
+        help="only the inventory hosts this Ansible pattern names (web*,&prod,!db3)",
+    )
+    group.addoption(
+        "--memcheck-shard",
+        default=None,
+        metavar="K/N",
+        help="audit only shard K of N of the targets (for CI matrix jobs)",
+    )
+    group.addoption(
+        "--memcheck-accept-new-host-keys",
+        action="store_true",
+        default=False,
+        help="accept (and record) SSH host keys known_hosts lacks; changed keys stay refused",
+    )
+    group.addoption(
         "--memcheck-sample-interval",
         type=float,
         default=1.0,
@@ -74,7 +100,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _enabled(config: pytest.Config) -> bool:
-    return bool(config.getoption("memcheck_profile") or config.getoption("memcheck_root"))
+    return bool(
+        config.getoption("memcheck_profile")
+        or config.getoption("memcheck_root")
+        or config.getoption("memcheck_inventory")
+    )
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -102,6 +132,16 @@ def build_audit(config: pytest.Config) -> Audit:
     for root in roots:
         if not os.path.exists(root):
             raise ConfigError(root, None, "no such snapshot directory or .tar.gz file")
+    shard_text = config.getoption("memcheck_shard")
+    targets = parse_targets(
+        list(hosts),
+        list(roots),
+        inventory=config.getoption("memcheck_inventory"),
+        limit=config.getoption("memcheck_limit"),
+        connection=config.getoption("connection", default=None),
+        ansible_inventory=config.getoption("ansible_inventory", default=None),
+        shard=parse_shard(shard_text) if shard_text else None,
+    )
     backend: dict[str, object] = {}
     for option, key in (
         ("ssh_config", "ssh_config"),
@@ -109,7 +149,6 @@ def build_audit(config: pytest.Config) -> Audit:
         ("sudo", "sudo"),
         ("sudo_user", "sudo_user"),
         ("ansible_inventory", "ansible_inventory"),
-        ("connection", "connection"),
     ):
         value = config.getoption(option, default=None)
         if value:
@@ -119,9 +158,18 @@ def build_audit(config: pytest.Config) -> Audit:
         timeout=config.getoption("memcheck_timeout"),
         sample_interval=config.getoption("memcheck_sample_interval"),
         backend_options=backend,
-        command=list(COMMAND_LINE or ["pytest", *config.invocation_params.args]),
+        command=redact_command(COMMAND_LINE or ["pytest", *config.invocation_params.args]),
+        accept_new_host_keys=bool(config.getoption("memcheck_accept_new_host_keys")),
+        progress=PROGRESS,
     )
-    return Audit(profile, checks, parse_targets(list(hosts), list(roots)), options)
+    return Audit(profile, checks, targets, options)
+
+
+def redact_command(argv: list[str]) -> list[str]:
+    """The command line for the reports, with passwords in host URLs masked."""
+    from memcheck.collect.errors import redact
+
+    return [",".join(redact(part) for part in arg.split(",")) for arg in argv]
 
 
 @pytest.hookimpl(trylast=True)

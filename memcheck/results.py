@@ -53,6 +53,7 @@ class HostResult:
     collection_errors: dict[str, str] = field(default_factory=dict)
     collection_seconds: float | None = None
     results: list[CheckResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         counts = {k: 0 for k in ("pass", "fail", "error", "skip", "waived")}

@@ -36,9 +36,11 @@ class HostInfo:
     source: str
     sample_interval_seconds: float | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    """What a reader should know about how the host was read (a host key accepted unverified)."""
 
     def to_json(self) -> dict[str, object]:
-        return {
+        data: dict[str, object] = {
             "hostname": self.hostname,
             "collected_at": self.collected_at,
             "memcheck_version": self.memcheck_version,
@@ -46,6 +48,9 @@ class HostInfo:
             "sample_interval_seconds": self.sample_interval_seconds,
             "errors": dict(sorted(self.errors.items())),
         }
+        if self.notes:
+            data["notes"] = list(self.notes)
+        return data
 
     @classmethod
     def from_json(cls, data: object, where: str) -> HostInfo:
@@ -55,6 +60,9 @@ class HostInfo:
         if not isinstance(errors, dict):
             raise ConfigError(where, "errors", "expected an object of path: reason")
         interval = data.get("sample_interval_seconds")
+        notes = data.get("notes") or []
+        if not isinstance(notes, list):
+            raise ConfigError(where, "notes", "expected a list of strings")
         return cls(
             hostname=str(data.get("hostname") or "unknown"),
             collected_at=str(data.get("collected_at") or ""),
@@ -62,6 +70,7 @@ class HostInfo:
             source=str(data.get("source") or ""),
             sample_interval_seconds=float(interval) if isinstance(interval, (int, float)) else None,
             errors={str(k): str(v) for k, v in errors.items()},
+            notes=[str(n) for n in notes],
         )
 
 

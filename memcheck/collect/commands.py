@@ -52,6 +52,23 @@ COMMANDS: dict[str, HostCommand] = {
             "Reads the target of a symbolic link (readlink(2)); follows nothing, writes nothing.",
         ),
         _external(
+            "head",
+            ("head -n 2147483647 -- FILE...",),
+            "Opens each file for reading and copies it to standard output, each after a "
+            "'==> FILE <==' header (POSIX); it is given only regular files a glob under "
+            "/proc or /sys matched, so it never opens a FIFO or a device.",
+        ),
+        _external(
+            "tar",
+            ("tar -cf - -C DIR -- RELATIVE_TREE",),
+            "Creates an archive of one directory tree on standard output (-f -) and only "
+            "reads the files: without -h it records symbolic links instead of following "
+            "them, and it stores FIFOs and devices as entries without opening them. The "
+            "options that would change the host (--remove-files, --atime-preserve, "
+            "--listed-incremental) are never used, and TAR_OPTIONS is unset first so the "
+            "host's environment cannot add them.",
+        ),
+        _external(
             "dmesg",
             ("dmesg",),
             "Without options it only reads the kernel ring buffer (SYSLOG_ACTION_READ_ALL, "
@@ -103,6 +120,16 @@ COMMANDS: dict[str, HostCommand] = {
         ),
         _builtin("[", ("[ -h PATH ]",), "The same as `test`: only stat(2) and access(2)."),
         _builtin("export", ("export LC_ALL",), "Sets C locale for the script's own commands."),
+        _builtin(
+            "unset", ("unset TAR_OPTIONS",), "Removes a variable from the script's own environment."
+        ),
+        _builtin(
+            "read",
+            ("IFS= read -r VAR <FILE",),
+            "Reads a line of a kernel text file into a shell variable (read(2) only).",
+        ),
+        _builtin("while", ("while ...; do ...; done",), "A loop of the shell itself."),
+        _builtin("set", ("set --", 'set -- "$@" PATH'), "Sets the script's positional parameters."),
         _builtin("exec", ("exec sh -c SCRIPT sh",), "Replaces the wrapper shell; no file."),
         _builtin("return", ("return 0",), "Leaves a shell function; no system call."),
         _builtin(":", (":",), "The null command: does nothing at all."),

@@ -5,21 +5,27 @@ from __future__ import annotations
 import math
 import secrets
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import testinfra
+import testinfra.host
 
 from memcheck import __version__
 from memcheck.collect.errors import CollectError, redact
 from memcheck.collect.script import build_script, parse_output
+from memcheck.collect.transport import (
+    ACCEPTED_NOTE,
+    Deadline,
+    TransportError,
+    TransportSession,
+    open_backend,
+)
 from memcheck.snapshot import Snapshot
 
 # Seconds the local wait allows beyond the host-side `timeout`, so that a host which stops
 # at its own limit still gets its partial output home.
 _HOST_MARGIN = 2.0
-_SSH_SCHEMES = ("ssh", "safe-ssh", "paramiko")
 
 
 def normalise_url(url: str) -> str:
@@ -42,24 +48,37 @@ def collect_host(
     timeout: float = 30,
     sample_interval: float = 1.0,
     backend_options: Mapping[str, Any] | None = None,
+    session: TransportSession | None = None,
 ) -> Snapshot:
     """Collect one host: build the script, run it once through testinfra, parse its output.
 
     `timeout` bounds the whole collection: the host runs the script under its own `timeout`
     (a little shorter, where the host has one) and the local wait gives up at `timeout`.
+    SSH and paramiko hosts go through memcheck's transports (`memcheck.collect.transport`),
+    sharing `session` (its ControlPath masters and host key policy); without one, a session
+    is opened and closed for this host alone.
     Raises `CollectError` with a one-line reason when nothing usable came back.
     """
     url = normalise_url(url)
     if timeout <= 0:
         raise ValueError("timeout must be positive")
+    if session is None:
+        with TransportSession() as own:
+            return collect_host(
+                url,
+                reads,
+                timeout=timeout,
+                sample_interval=sample_interval,
+                backend_options=backend_options,
+                session=own,
+            )
+    deadline = Deadline(timeout)
     nonce = secrets.token_hex(16)
     host_limit = max(1, math.floor(timeout - _HOST_MARGIN))
     script = build_script(reads, nonce, sample_interval, timeout=host_limit)
-    options = dict(backend_options or {})
-    if url.split("://", 1)[0] in _SSH_SCHEMES:
-        # The connect timeout of ssh and paramiko cannot usefully exceed the whole budget.
-        options.setdefault("timeout", max(1, math.ceil(timeout)))
-    stdout, stderr, rc = _run_once(url, script, timeout, options)
+    stdout, stderr, rc, backend = _run_once(
+        url, script, deadline, dict(backend_options or {}), session
+    )
     if not stdout.strip():
         if rc == 124:
             raise CollectError(url, f"timed out on the host after {host_limit} s")
@@ -75,19 +94,30 @@ def collect_host(
         for path, why in snapshot.info.errors.items():
             if why.startswith("not collected"):
                 snapshot.info.errors[path] = f"not collected: {reason}"
+    if getattr(backend, "accepted_new_key", False):
+        snapshot.info.notes.append(ACCEPTED_NOTE)
     return snapshot
 
 
 def _run_once(
-    url: str, script: str, timeout: float, options: dict[str, Any]
-) -> tuple[bytes, bytes, int]:
-    """Run `script` with one `host.run`; waits at most `timeout` seconds here."""
+    url: str,
+    script: str,
+    deadline: Deadline,
+    options: dict[str, Any],
+    session: TransportSession,
+) -> tuple[bytes, bytes, int, Any]:
+    """Run `script` with one `host.run`; waits here until the deadline at most."""
+    try:
+        backend = open_backend(url, options, session, deadline)
+    except TransportError as exc:
+        raise CollectError(url, exc.reason) from None
+    except Exception as exc:
+        raise CollectError(url, describe_failure(exc)) from None
     box: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            host = testinfra.get_host(url, **options)
-            result = host.run(script)
+            result = testinfra.host.Host(backend).run(script)
             box["result"] = (_as_bytes(result._stdout), _as_bytes(result._stderr), result.rc)
         except BaseException as exc:  # reported on the caller's thread as a CollectError
             box["error"] = exc
@@ -96,13 +126,21 @@ def _run_once(
     # and the interpreter does not wait for it at exit.
     worker = threading.Thread(target=target, name=f"memcheck-collect {redact(url)}", daemon=True)
     worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        raise CollectError(url, f"timed out after {timeout:g} s")
-    if "error" in box:
-        raise CollectError(url, describe_failure(box["error"]))
+    worker.join(deadline.remaining() + 0.5)
+    try:
+        if worker.is_alive():
+            abort = getattr(backend, "abort", None)
+            if abort is not None:
+                abort()
+            raise CollectError(url, f"timed out after {deadline.seconds:g} s")
+        if "error" in box:
+            raise CollectError(url, describe_failure(box["error"]))
+    finally:
+        close = getattr(backend, "close", None)
+        if close is not None and not worker.is_alive():
+            close()
     stdout, stderr, rc = box["result"]
-    return stdout, stderr, int(rc)
+    return stdout, stderr, int(rc), backend
 
 
 def _as_bytes(data: object) -> bytes:
@@ -115,6 +153,15 @@ def _as_bytes(data: object) -> bytes:
 
 def describe_failure(exc: BaseException) -> str:
     """One line saying why a transport failed, without a traceback or the command sent."""
+    if isinstance(exc, TransportError):
+        return exc.reason
+    if type(exc).__name__ == "NoValidConnectionsError":
+        # paramiko lists every address it tried; the first says it.
+        errors = getattr(exc, "errors", None) or {}
+        for (address, port), error in errors.items():
+            return f"connect to {address} port {port}: {getattr(error, 'strerror', error)}"
+    if type(exc).__name__ == "AuthenticationException":
+        return f"authentication failed ({exc})"
     # testinfra's ssh backend raises RuntimeError(CommandResult) when ssh exits with 255.
     if exc.args and hasattr(exc.args[0], "stderr_bytes"):
         raw = exc.args[0]._stderr
@@ -134,28 +181,43 @@ def collect_many(
     timeout: float = 30,
     sample_interval: float = 1.0,
     backend_options: Mapping[str, Any] | None = None,
+    host_options: Sequence[Mapping[str, Any]] | None = None,
+    accept_new_host_keys: bool = False,
+    progress: Callable[[int, Snapshot | CollectError], None] | None = None,
 ) -> list[tuple[str, Snapshot | CollectError]]:
     """Collect hosts concurrently in threads; results in the order of `urls`.
 
-    A host that fails gives its `CollectError` in place of a snapshot; the others go on.
+    `host_options[i]` adds backend options for `urls[i]` alone (an inventory host's key
+    file). Every host is tried once; one that fails gives its `CollectError` in place of a
+    snapshot and the others go on. SSH master connections are closed before this returns.
+    `progress(index, result)` is called (from a worker thread) as each host finishes.
     """
     targets = list(urls)
     wanted = list(reads)
+    extra = list(host_options) if host_options is not None else [{} for _ in targets]
+    if len(extra) != len(targets):
+        raise ValueError("host_options must have one entry per URL")
 
-    def one(url: str) -> Snapshot | CollectError:
+    def one(index: int) -> Snapshot | CollectError:
+        options = {**(backend_options or {}), **extra[index]}
         try:
-            return collect_host(
-                url,
+            got: Snapshot | CollectError = collect_host(
+                targets[index],
                 wanted,
                 timeout=timeout,
                 sample_interval=sample_interval,
-                backend_options=backend_options,
+                backend_options=options,
+                session=session,
             )
         except CollectError as exc:
-            return exc
+            got = exc
+        if progress is not None:
+            progress(index, got)
+        return got
 
     if not targets:
         return []
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
-        results = list(pool.map(one, targets))
+    with TransportSession(accept_new_host_keys) as session:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets)))) as pool:
+            results = list(pool.map(one, range(len(targets))))
     return list(zip(targets, results))

@@ -157,6 +157,15 @@ def render_console(
     if errors:
         out.append("")
 
+    host_notes = [
+        f"{paint('NOTE', 'bold')} {paint(one_line(h.name), 'bold')}: {one_line(note)}"
+        for h in run.hosts
+        for note in h.notes
+    ]
+    out += host_notes
+    if host_notes:
+        out.append("")
+
     if verbose:
         notes = []
         for host in run.hosts:

@@ -202,6 +202,7 @@ def build_context(run: RunResult) -> dict[str, Any]:
                 "collection_seconds": host.get("collection_seconds"),
                 "unreachable": host.get("unreachable"),
                 "collection_errors": sorted(host.get("collection_errors", {}).items()),
+                "notes": list(host.get("notes", [])),
                 "counts": counts,
             }
         )

@@ -47,6 +47,7 @@ _HOST_FIELDS = {
     "collection_errors": "dict[str]",
     "collection_seconds": "num?",
     "results": "list[dict]",
+    "notes": "list[str]",
 }
 _CHECK_FIELDS = {
     "check": "str",

@@ -140,6 +140,8 @@ def _properties(run: RunResult, host: HostResult) -> dict[str, str]:
     }
     if host.unreachable:
         props["unreachable"] = host.unreachable
+    if host.notes:
+        props["notes"] = "; ".join(host.notes)
     if run.conflicts:
         props["conflicts"] = json.dumps(run.conflicts, ensure_ascii=False, sort_keys=True)
     return {k: one_line(v) for k, v in props.items()}
@@ -199,6 +201,7 @@ def _system_out(host: HostResult) -> str:
     lines = []
     if host.unreachable:
         lines.append(f"host not collected: {host.unreachable}")
+    lines += [f"note: {note}" for note in host.notes]
     lines += [f"could not read {p}: {why}" for p, why in sorted(host.collection_errors.items())]
     return visible("\n".join(lines) + "\n") if lines else ""
 

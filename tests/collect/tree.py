@@ -77,6 +77,7 @@ class Tree:
 HOSTILE_READS = (
     "/proc/meminfo",
     "/proc/[0-9]*/comm",
+    "/proc/[0-9]*/cmdline",
     "/etc/hostile/**",
     "/etc/hostile/secret",
     "/etc/hostile/nul",
@@ -102,7 +103,9 @@ def hostile_tree() -> Iterator[Tree]:
         tree.write("/proc/vmstat", b"pswpin 1\npswpout 2\n")
         tree.write("/proc/sys/kernel/hostname", b"treehost\n")
         tree.write("/proc/123/comm", b"bash\n")
-        tree.write("/proc/456/comm", b"we\rird\x00comm")
+        # The kernel never puts a NUL in comm; \r and a missing final newline it may.
+        tree.write("/proc/456/comm", b"we\rird comm")
+        tree.write("/proc/456/cmdline", b"we\rird\x00arg \x00\x00")
         tree.write("/proc/abc/comm", b"not a pid\n")
         tree.write("/usr/lib/os-release", b'ID=test\nPRETTY_NAME="Test"\n')
         tree.link("/etc/os-release", "../usr/lib/os-release")

@@ -1,0 +1,590 @@
+"""memcheck's own SSH transports: testinfra's ssh and paramiko backends, made fast and safe.
+
+testinfra's ssh backend sets no `ControlPath`, so every command pays a full handshake; it
+builds one shell command line for the local shell; and it leaves host key checking to the
+user's ssh configuration. Its paramiko backend accepts any host key (WarningPolicy), leaves
+Nagle's algorithm on and retries a failed command once. memcheck keeps their host URL
+handling, `--sudo` wrapping and ssh_config support, and changes what matters for a fleet:
+
+- ssh: an argument vector without a local shell, `BatchMode`, `StrictHostKeyChecking=yes`
+  (`accept-new` only on request), a private `ControlPath` per host whose masters are closed at
+  the end, and a local deadline after which the ssh process group is killed.
+- paramiko: host keys verified against known_hosts (unknown or changed keys are refused),
+  `TCP_NODELAY`, connect, banner, auth and channel timeouts within the deadline, no retry.
+
+A host's name, user and paths are passed as single arguments, never pasted into shell text;
+names that an ssh_config `%h` or `%r` token could turn into shell syntax are refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import testinfra.backend
+from testinfra.backend.base import BaseBackend, CommandResult
+from testinfra.backend.paramiko import ParamikoBackend
+from testinfra.backend.ssh import SshBackend
+
+# paramiko's transport thread logs connection failures with tracebacks; memcheck reports each
+# failure once, as one line, through CollectError.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
+logging.getLogger("paramiko").propagate = False
+
+OPENSSH_SCHEMES = ("ssh", "safe-ssh")
+SSH_SCHEMES = (*OPENSSH_SCHEMES, "paramiko")
+
+ACCEPTED_NOTE = (
+    "host key was not in known_hosts: accepted without verification and recorded "
+    "(--accept-new-host-keys)"
+)
+"""The note a host carries in its snapshot and report when its key was accepted unverified."""
+
+# What an inventory or URL may put in a host or user name. ssh_config tokens such as %h and
+# %r are expanded into ProxyCommand and friends, which a shell runs; anything outside these
+# sets could become shell syntax there.
+_HOST_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.%A-Za-z]*")
+_USER_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._@+-]*\$?")
+
+
+class TransportError(Exception):
+    """A host could not be reached or refused us; `reason` is one line, without secrets."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class HostKeyError(TransportError):
+    """The host's key is unknown or differs from the one in known_hosts."""
+
+
+class Deadline:
+    """A point in time (monotonic clock) by which a host's collection must be over."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self.at - time.monotonic())
+
+    def connect_timeout(self) -> int:
+        """Seconds for TCP connect and banner: half the budget, 1 to 10 (ssh's usual)."""
+        return max(1, min(10, int(self.seconds // 2)))
+
+
+def check_host_name(name: str) -> str:
+    """Refuse a host name that could be read as an option or as shell text (see module doc)."""
+    if not name or not _HOST_NAME.fullmatch(name):
+        raise TransportError(
+            f"refusing host name {name!r}: only letters, digits, '.', '_', '-' "
+            "(or an IPv6 address) are allowed, and no leading '-'"
+        )
+    return name
+
+
+def check_user_name(name: str) -> str:
+    if not _USER_NAME.fullmatch(name):
+        raise TransportError(
+            f"refusing user name {name!r}: only letters, digits, '.', '_', '@', '+', '-' "
+            "are allowed, and no leading '-'"
+        )
+    return name
+
+
+def check_port(port: object) -> str:
+    text = str(port)
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise TransportError(f"refusing port {text!r}: expected a number from 1 to 65535")
+    return text
+
+
+def fingerprint(key_bytes: bytes) -> str:
+    """OpenSSH's SHA256 fingerprint of a public key blob."""
+    digest = base64.b64encode(hashlib.sha256(key_bytes).digest()).decode("ascii")
+    return "SHA256:" + digest.rstrip("=")
+
+
+# -- the session: ControlPath sockets and notes -------------------------------------------------
+
+
+class TransportSession:
+    """What the hosts of one run share: the host key policy and the ControlPath directory.
+
+    Every OpenSSH host gets its own control socket in a private directory (mode 0700), so
+    the first command opens a master connection and any later one reuses it; `close` ends
+    every master and removes the directory. Use it as a context manager.
+    """
+
+    def __init__(self, accept_new_host_keys: bool = False) -> None:
+        self.accept_new_host_keys = accept_new_host_keys
+        self._lock = threading.Lock()
+        self._directory: str | None = None
+        self._sockets: dict[str, str] = {}
+        self._record_lock = threading.Lock()
+
+    def __enter__(self) -> TransportSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def control_path(self, key: str) -> str:
+        """The control socket for one host (the same key gives the same socket)."""
+        with self._lock:
+            if self._directory is None:
+                # Unix socket paths are limited to ~100 bytes: keep the directory short.
+                base = tempfile.gettempdir()
+                if len(base) > 40:
+                    base = "/tmp"
+                self._directory = tempfile.mkdtemp(prefix="memcheck-ssh-", dir=base)
+            if key not in self._sockets:
+                name = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+                self._sockets[key] = os.path.join(self._directory, name)
+            return self._sockets[key]
+
+    def record_host_key(self, path: str, line: str) -> None:
+        """Append one known_hosts line (accept-new), one writer at a time."""
+        with self._record_lock:
+            directory = os.path.dirname(path)
+            if directory:
+                os.makedirs(directory, mode=0o700, exist_ok=True)
+            with open(path, "a", encoding="ascii") as fh:
+                fh.write(line + "\n")
+
+    def close(self) -> None:
+        """Close every master connection (`ssh -O exit`) and remove the socket directory."""
+        with self._lock:
+            directory, sockets = self._directory, list(self._sockets.values())
+            self._directory, self._sockets = None, {}
+        live = [p for p in sockets if os.path.exists(p)]
+        threads = [threading.Thread(target=_exit_master, args=(p,)) for p in live]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _exit_master(path: str) -> None:
+    # The host argument is required by ssh but unused: the socket names the master.
+    try:
+        subprocess.run(
+            ["ssh", "-o", f"ControlPath={path}", "-O", "exit", "memcheck-master"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        pass
+
+
+# -- opening a backend -------------------------------------------------------------------------
+
+
+def open_backend(
+    url: str,
+    options: Mapping[str, Any],
+    session: TransportSession,
+    deadline: Deadline,
+) -> BaseBackend:
+    """The testinfra backend that runs the collection on `url`: ours for SSH, testinfra's else."""
+    host, kwargs = testinfra.backend.parse_hostspec(url)
+    for key, value in options.items():
+        kwargs.setdefault(key, value)
+    scheme = kwargs.get("connection") or "ssh"
+    if scheme in OPENSSH_SCHEMES:
+        kwargs.pop("connection", None)
+        return OpenSshBackend(host, session=session, deadline=deadline, **kwargs)
+    if scheme == "paramiko":
+        kwargs.pop("connection", None)
+        return VerifiedParamikoBackend(host, session=session, deadline=deadline, **kwargs)
+    return testinfra.backend.get_backend(url, **dict(options))
+
+
+# -- OpenSSH -----------------------------------------------------------------------------------
+
+
+class OpenSshBackend(SshBackend):  # type: ignore[misc]
+    """testinfra's ssh backend with memcheck's ControlPath, host key policy and deadline.
+
+    `safe-ssh://` is run by this backend too: testinfra's safe-ssh wrapper writes temporary
+    files on the host, and memcheck's framed output already gives what it is for.
+    """
+
+    NAME = "ssh"
+
+    def __init__(
+        self,
+        hostspec: str,
+        *args: Any,
+        session: TransportSession,
+        deadline: Deadline,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(hostspec, *args, **kwargs)
+        check_host_name(self.host.name)
+        if self.host.user:
+            check_user_name(self.host.user)
+        if self.host.port:
+            check_port(self.host.port)
+        self.session = session
+        self.deadline = deadline
+        self.accepted_new_key = False
+        self._process: subprocess.Popen[bytes] | None = None
+        self._aborted = False
+
+    def control_key(self) -> str:
+        return "\0".join(
+            str(x)
+            for x in (
+                self.host.name,
+                self.host.port,
+                self.host.user,
+                self.ssh_config,
+                self.ssh_identity_file,
+            )
+        )
+
+    def ssh_argv(self, command: str) -> list[str]:
+        """The ssh command line (no shell involved) that runs `command` on the host."""
+        argv = ["sshpass", "-e", "ssh"] if self.host.password else ["ssh"]
+        if self.ssh_config:
+            argv += ["-F", self.ssh_config]
+        policy = "accept-new" if self.session.accept_new_host_keys else "yes"
+        if not self.host.password:
+            argv += ["-o", "BatchMode=yes"]
+        argv += [
+            "-o",
+            f"StrictHostKeyChecking={policy}",
+            "-o",
+            f"ConnectTimeout={self.deadline.connect_timeout()}",
+            "-o",
+            "ServerAliveInterval=5",
+            "-o",
+            "ServerAliveCountMax=2",
+            "-o",
+            "ControlMaster=auto",
+            "-o",
+            f"ControlPersist={max(10, int(self.deadline.seconds) + 10)}",
+            "-o",
+            f"ControlPath={self.session.control_path(self.control_key())}",
+        ]
+        if self.host.user:
+            argv += ["-o", f"User={self.host.user}"]
+        if self.host.port:
+            argv += ["-o", f"Port={self.host.port}"]
+        if self.ssh_identity_file:
+            argv += ["-i", self.ssh_identity_file]
+        return [*argv, "--", self.host.name, command]
+
+    def run(self, command: str, *args: str, **kwargs: Any) -> CommandResult:
+        command = self.get_command(command, *args)
+        argv = self.ssh_argv(command)
+        env = dict(os.environ)
+        if self.host.password:
+            if shutil.which("sshpass") is None:
+                raise TransportError(
+                    "a password in the URL needs sshpass on this machine; use a key instead"
+                )
+            env["SSHPASS"] = self.host.password
+        try:
+            process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise TransportError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
+        self._process = process
+        try:
+            stdout, stderr = process.communicate(timeout=self.deadline.remaining())
+        except subprocess.TimeoutExpired:
+            self.abort()
+            try:
+                process.communicate(timeout=2)
+            except (subprocess.TimeoutExpired, ValueError, OSError):
+                for pipe in (process.stdout, process.stderr):
+                    if pipe is not None:
+                        pipe.close()
+            raise TransportError(f"timed out after {self.deadline.seconds:g} s") from None
+        if self._aborted:
+            raise TransportError(f"timed out after {self.deadline.seconds:g} s")
+        if b"Permanently added" in stderr:
+            self.accepted_new_key = True
+        if process.returncode == 255:
+            raise ssh_failure(stderr)
+        return self.result(process.returncode, self.encode(command), stdout, stderr)
+
+    def abort(self) -> None:
+        """Kill the ssh process and end its master connection (and so the remote command).
+
+        The master holds the session's end of our pipes (a multiplexed client passes its
+        file descriptors to the master), so it must go too before the pipes close.
+        """
+        self._aborted = True
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        _exit_master(self.session.control_path(self.control_key()))
+
+    def close(self) -> None:
+        """Nothing to do per host: the session closes the master connections."""
+
+
+def ssh_failure(stderr: bytes) -> TransportError:
+    """The one-line reason ssh gave for exit status 255, host key problems spelled out."""
+    text = stderr.decode("utf-8", errors="replace")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if "REMOTE HOST IDENTIFICATION HAS CHANGED" in text:
+        found = re.search(r"(SHA256:[A-Za-z0-9+/=]+)", text)
+        offered = f" ({found.group(1)})" if found else ""
+        host = re.search(r"Offending \S+ key in (\S+)", text)
+        where = f" in {host.group(1)}" if host else ""
+        return HostKeyError(
+            f"host key CHANGED: the key the host offered{offered} differs from the one "
+            f"recorded{where}; refused (if the change is expected, remove the old key with "
+            "ssh-keygen -R and verify the new one)"
+        )
+    unknown = re.search(r"No \S+ host key is known for (\S+)", text)
+    if unknown or "Host key verification failed" in text:
+        name = f" for {unknown.group(1)}" if unknown else ""
+        return HostKeyError(
+            f"host key unknown{name}: not in known_hosts; refused (verify the key and add it "
+            "to known_hosts, or use --accept-new-host-keys in a lab)"
+        )
+    useful = [
+        ln
+        for ln in lines
+        if not ln.startswith(("@", "Warning: Permanently added", "debug", "Pseudo-terminal"))
+    ]
+    if not useful:
+        return TransportError("ssh failed (exit status 255)")
+    # "Connection timed out during banner exchange" comes before "Connection to X timed out".
+    return TransportError("; ".join(useful[:2]))
+
+
+# -- paramiko ----------------------------------------------------------------------------------
+
+
+class VerifiedParamikoBackend(ParamikoBackend):  # type: ignore[misc]
+    """testinfra's paramiko backend verifying host keys, with TCP_NODELAY and deadlines."""
+
+    NAME = "paramiko"
+
+    def __init__(
+        self,
+        hostspec: str,
+        *args: Any,
+        session: TransportSession,
+        deadline: Deadline,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.pop("controlpath", None)
+        kwargs.pop("controlpersist", None)
+        kwargs.pop("ssh_extra_args", None)
+        super().__init__(hostspec, *args, **kwargs)
+        check_host_name(self.host.name)
+        if self.host.user:
+            check_user_name(self.host.user)
+        if self.host.port:
+            check_port(self.host.port)
+        self.session = session
+        self.deadline = deadline
+        self.accepted_new_key = False
+        self._client: Any = None
+
+    @functools.cached_property
+    def client(self) -> Any:
+        import paramiko
+
+        client = paramiko.SSHClient()
+        cfg: dict[str, Any] = {
+            "hostname": self.host.name,
+            "port": int(self.host.port) if self.host.port else 22,
+            "username": self.host.user,
+            "password": self.host.password,
+        }
+        settings: dict[str, Any] = {}
+        config_path = self.ssh_config or os.path.join(os.path.expanduser("~"), ".ssh", "config")
+        try:
+            with open(config_path) as fh:
+                parsed = paramiko.SSHConfig()
+                parsed.parse(fh)
+        except OSError:
+            if self.ssh_config:
+                raise TransportError(f"cannot read ssh config {self.ssh_config}") from None
+        else:
+            self._load_ssh_config(client, cfg, parsed, os.path.dirname(config_path))
+            settings = dict(parsed.lookup(self.host.name))
+        if self.ssh_identity_file:
+            cfg["key_filename"] = self.ssh_identity_file
+        check_host_name(str(cfg["hostname"]))
+        if cfg.get("username"):
+            check_user_name(str(cfg["username"]))
+        port = int(cfg["port"])
+        # The name known_hosts lists the host under, as OpenSSH looks it up.
+        alias = settings.get("hostkeyalias")
+        lookup = alias or (cfg["hostname"] if port == 22 else f"[{cfg['hostname']}]:{port}")
+        paramiko_name = cfg["hostname"] if port == 22 else f"[{cfg['hostname']}]:{port}"
+        users, systems = _known_hosts_files(settings)
+        known = paramiko.HostKeys()
+        for path in (*users, *systems):
+            if path != os.devnull and os.path.isfile(path):
+                try:
+                    known.load(path)
+                except (OSError, UnicodeDecodeError):
+                    continue
+        entries = known.lookup(lookup) or {}
+        store = client.get_host_keys()
+        for keytype, key in entries.items():
+            store.add(paramiko_name, keytype, key)
+        client.set_missing_host_key_policy(
+            _UnknownKeyPolicy(self, lookup, users[0] if users and users[0] != os.devnull else None)
+        )
+        timeout = self.deadline.connect_timeout()
+        remaining = max(1.0, self.deadline.remaining())
+        if cfg.get("sock") is None:
+            cfg["sock"] = _connect_nodelay(str(cfg["hostname"]), port, timeout)
+        cfg.update(
+            timeout=timeout,
+            banner_timeout=timeout,
+            auth_timeout=remaining,
+            channel_timeout=remaining,
+        )
+        try:
+            client.connect(**cfg)
+        except paramiko.BadHostKeyException as exc:
+            client.close()
+            raise HostKeyError(
+                f"host key CHANGED: the key {lookup} offered "
+                f"({fingerprint(exc.key.asbytes())}) differs from the one in known_hosts "
+                f"({fingerprint(exc.expected_key.asbytes())}); refused (if the change is "
+                "expected, remove the old key with ssh-keygen -R and verify the new one)"
+            ) from None
+        except paramiko.AuthenticationException as exc:
+            client.close()
+            raise TransportError(
+                f"authentication failed for {cfg.get('username')}: {exc}"
+            ) from None
+        except paramiko.SSHException as exc:
+            transport = client.get_transport()
+            client.close()
+            where = f"{cfg['hostname']} port {port}"
+            if transport is not None and not transport.remote_version:
+                raise TransportError(
+                    f"connected to {where}, but no SSH banner came within {timeout} s"
+                ) from None
+            if transport is not None and not transport.is_authenticated():
+                raise TransportError(f"SSH handshake with {where} failed: {exc}") from None
+            raise
+        except BaseException:
+            client.close()
+            raise
+        transport = client.get_transport()
+        if transport is not None and isinstance(transport.sock, socket.socket):
+            transport.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._client = client
+        return client
+
+    def _exec_command(self, command: bytes) -> tuple[int, bytes, bytes]:
+        transport = self.client.get_transport()
+        if transport is None:
+            raise TransportError("the SSH connection closed")
+        chan = transport.open_session(timeout=max(1.0, self.deadline.remaining()))
+        chan.settimeout(max(0.5, self.deadline.remaining()))
+        chan.exec_command(command)
+        stdout = b"".join(chan.makefile("rb"))
+        stderr = b"".join(chan.makefile_stderr("rb"))
+        rc = int(chan.recv_exit_status())
+        return rc, stdout, stderr
+
+    def run(self, command: str, *args: str, **kwargs: Any) -> CommandResult:
+        # One attempt: testinfra retries once on a dropped connection; a fleet run must not.
+        command = self.get_command(command, *args)
+        cmd = self.encode(command)
+        try:
+            rc, stdout, stderr = self._exec_command(cmd)
+        except (socket.timeout, TimeoutError):
+            raise TransportError(f"timed out after {self.deadline.seconds:g} s") from None
+        return self.result(rc, cmd, stdout, stderr)
+
+    def abort(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        client = self._client
+        if client is not None:
+            client.close()
+
+
+class _UnknownKeyPolicy:
+    """Refuses a key known_hosts does not hold; with --accept-new-host-keys, records it."""
+
+    def __init__(self, backend: VerifiedParamikoBackend, name: str, record_in: str | None):
+        self.backend = backend
+        self.name = name
+        self.record_in = record_in
+
+    def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
+        shown = fingerprint(key.asbytes())
+        if not self.backend.session.accept_new_host_keys:
+            raise HostKeyError(
+                f"host key unknown for {self.name} ({key.get_name()} {shown}): not in "
+                "known_hosts; refused (verify the key and add it to known_hosts, or use "
+                "--accept-new-host-keys in a lab)"
+            )
+        if self.record_in:
+            self.backend.session.record_host_key(
+                self.record_in, f"{self.name} {key.get_name()} {key.get_base64()}"
+            )
+        self.backend.accepted_new_key = True
+
+
+def _known_hosts_files(settings: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """The user files (the first is where accepted keys go) and the global files to trust."""
+    user = str(settings.get("userknownhostsfile") or "~/.ssh/known_hosts ~/.ssh/known_hosts2")
+    system = str(
+        settings.get("globalknownhostsfile") or "/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2"
+    )
+    users = [os.path.expanduser(p) for p in user.split()]
+    systems = [os.path.expanduser(p) for p in system.split()]
+    return users, systems
+
+
+def _connect_nodelay(host: str, port: int, timeout: float) -> socket.socket:
+    """A TCP connection with Nagle's algorithm off (paramiko leaves it on)."""
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except socket.timeout:
+        raise TransportError(f"connect to {host} port {port}: timed out") from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise TransportError(f"connect to {host} port {port}: {reason}") from None
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
