@@ -352,16 +352,20 @@ def cmd_run(args: argparse.Namespace, passthrough: list[str], original: list[str
     import pytest
 
     _validate_run(args)
+    from memcheck import plugin
+
     capture = _Capture()
+    # pytest captures file descriptor 2 while items run: progress goes to a copy of it.
+    progress = None if args.quiet else _Progress(os.dup(sys.stderr.fileno()))
     saved = _isolated_environment()
     try:
-        from memcheck import plugin
-
         plugin.COMMAND_LINE = ["memcheck", *original]
-        plugin.PROGRESS = None if args.quiet else _print_progress
+        plugin.PROGRESS = progress
         code = pytest.main(pytest_argv(args, passthrough), plugins=[capture])
     finally:
         plugin.PROGRESS = None
+        if progress is not None:
+            progress.close()
         _restore_environment(saved)
     if capture.run is None:
         print(
@@ -383,13 +387,29 @@ def cmd_run(args: argparse.Namespace, passthrough: list[str], original: list[str
     return int(capture.run.exit_code)
 
 
-def _print_progress(done: int, total: int, label: str, error: str | None, seconds: float) -> None:
+class _Progress:
     """One line per host on stderr while several hosts are collected."""
-    if total < 2:
-        return
-    width = len(str(total))
-    what = f"not collected: {error}" if error else f"collected in {seconds:.1f} s"
-    print(f"[{done:>{width}}/{total}] {label}: {what}", file=sys.stderr, flush=True)
+
+    def __init__(self, fd: int) -> None:
+        self.stream = os.fdopen(fd, "w", buffering=1, encoding="utf-8", errors="replace")
+
+    def __call__(
+        self, done: int, total: int, label: str, error: str | None, seconds: float
+    ) -> None:
+        if total < 2:
+            return
+        width = len(str(total))
+        what = f"not collected: {error}" if error else f"collected in {seconds:.1f} s"
+        try:
+            self.stream.write(f"[{done:>{width}}/{total}] {label}: {what}\n")
+        except OSError:
+            pass  # a closed terminal must not end the run
+
+    def close(self) -> None:
+        try:
+            self.stream.close()
+        except OSError:
+            pass
 
 
 # -- collect --------------------------------------------------------------------------------

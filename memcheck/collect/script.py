@@ -22,12 +22,13 @@ survives: NULs, `\\r`, invalid UTF-8, a missing final newline. Records:
     tar <a tar stream of a whole tree>  [error <what tar printed on stderr>]
 
 Speed. A process costs about a millisecond on the host, and a fleet pays it per file; so
-the script starts as few as it can. Small kernel text files (`/proc/<pid>/comm`, sysctl
-values, sysfs attributes: a few bytes, never a NUL) are read with the shell's own `read`;
-larger ones and files that may hold NULs (`/proc/<pid>/cmdline`) with `cat`. On disk, a
-directory tree (`/usr/lib/systemd/system/**`) and the regular files a glob matches
-(`/etc/cron.d/*`) go into one `tar` where the host has one; without tar they are read
-entry by entry.
+the script starts as few as it can. Kernel files (the exact paths under /proc and /sys, and
+what each /proc or /sys glob matches, such as `/proc/[0-9]*/status`) go through one `head`
+per batch, whose POSIX `==> FILE <==` headers frame them (checked on the controller, see
+`_HeadBatch`); on disk, a directory tree (`/usr/lib/systemd/system/**`) and the regular
+files a glob matches (`/etc/cron.d/*`) go into one `tar`. Without head or tar, files are
+read one by one. (The shell's own `read` is no shortcut: /proc/sys files answer only the
+first read(2), so a byte-by-byte reader would see `6` for a swappiness of `60`.)
 
 The script writes nothing on the host: no temporary files, no redirection except to
 /dev/null and between its own file descriptors. Every command it runs is listed in
@@ -36,6 +37,7 @@ The script writes nothing on the host: no temporary files, no redirection except
 
 from __future__ import annotations
 
+import fnmatch
 import posixpath
 import re
 from collections.abc import Iterable, Iterator
@@ -178,8 +180,13 @@ def build_script(
 
     first = ["/proc/uptime", "/proc/vmstat"] if sample else ["/proc/uptime"]
     ordered = [*first, *(p for p in patterns if p not in first and p not in PSEUDO_READS)]
-    for pattern in ordered:
+    kernel = [p for p in ordered if p not in first and _batchable(p)]
+    for pattern in first:
         lines += _read_lines(pattern)
+    lines += _batch_lines(kernel)
+    for pattern in ordered:
+        if pattern not in kernel and pattern not in first:
+            lines += _read_lines(pattern)
     if KERNEL_LOG in patterns:
         lines += [f"d read {quote(KERNEL_LOG)}", "klog", "m done"]
     if sample:
@@ -207,6 +214,38 @@ def wrap_with_timeout(script: str, seconds: int) -> str:
         'else exec sh -c "$1" sh; fi'
     )
     return " ".join(["sh", "-c", quote(wrapper), "sh", quote(script, lines=True)])
+
+
+def _batchable(pattern: str) -> bool:
+    """An exact path under /proc or /sys, read with the others through one `head`."""
+    if is_glob(pattern) or pattern.endswith("/**"):
+        return False
+    if not pattern.startswith(("/proc/", "/sys/")):
+        return False
+    return not any(fnmatch.fnmatchcase(pattern, glob) for glob, _ in NEVER_READ)
+
+
+def _batch_lines(paths: list[str]) -> list[str]:
+    """Exact kernel files through one `head`; each is marked done only once it was read.
+
+    Links, missing files and anything that is not a regular file are read one by one, as
+    usual. Without head (or with one file) every file is read one by one.
+    """
+    if not paths:
+        return []
+    lines = ["set --"]
+    for path in paths:
+        word = f'"$P"{quote(path)}'
+        lines.append(
+            f'if [ -f {word} ] && [ ! -h {word} ]; then set -- "$@" {word}; '
+            f"else d read {quote(path)}; one {word}; m done; fi"
+        )
+    lines += [
+        'if [ "$#" -gt 1 ] && [ -n "$HEAD" ]; then hd "$@"',
+        '  for g in "$@"; do d read "${g#"$P"}"; m done; done',
+        'else for g in "$@"; do d read "${g#"$P"}"; one "$g"; m done; done; fi',
+    ]
+    return lines
 
 
 def _sleep_lines(interval: float) -> list[str]:
@@ -276,57 +315,13 @@ def _read_lines(pattern: str) -> list[str]:
     return [*head, *body, "m done"]
 
 
-# Small kernel text files the shell reads with its own `read` (no process): a `read` costs a
-# system call per byte, so this pays only for files of a few hundred bytes at most. Shell
-# `case` patterns, matched against the path without the prefix.
-SMALL_KERNEL_FILES: tuple[str, ...] = (
-    "/proc/sys/*",
-    "/proc/*/comm",
-    "/proc/*/oom_score_adj",
-    "/proc/*/oom_adj",
-    "/proc/*/oom_score",
-    "/proc/*/cgroup",
-    "/proc/*/loginuid",
-    "/proc/*/statm",
-    "/proc/uptime",
-    "/proc/loadavg",
-    "/proc/version",
-    "/proc/cmdline",
-    "/proc/swaps",
-    "/proc/pressure/*",
-    "/sys/kernel/mm/*",
-    "/sys/fs/cgroup/*",
-    "/sys/devices/system/node/*",
-    "/sys/module/*/parameters/*",
-)
-# ... unless the name says the file is large or may hold NUL bytes or binary data.
-NOT_SMALL_KERNEL_FILES: tuple[str, ...] = (
-    "*/vmstat",
-    "*/meminfo",
-    "*/numastat",
-    "*/stat",
-    "*/memory.stat",
-    "*/cgroup.procs",
-    "*/tasks",
-    "*/cmdline/*",
-    "/proc/*/cmdline",
-    "/sys/firmware/*",
-)
-
-
 def _never_read_patterns() -> str:
     return "|".join(quote_glob(glob) for glob, _ in NEVER_READ)
 
 
 def _never_read_function() -> str:
     arms = " ".join(f"{quote_glob(glob)}) d skip {quote(why)};;" for glob, why in NEVER_READ)
-    large = "|".join(quote_glob(glob) for glob in NOT_SMALL_KERNEL_FILES)
-    small = "|".join(quote_glob(glob) for glob in SMALL_KERNEL_FILES)
-    return (
-        f'rf() {{ case $1 in {arms} *) rk "$1";; esac; }}\n'
-        f'rk() {{ case "${{1#"$P"}}" in {large}) m file; c "$1";; '
-        f'{small}) m file; b "$1";; *) m file; c "$1";; esac; }}'
-    )
+    return f'rf() {{ case $1 in {arms} *) m file; c "$1";; esac; }}'
 
 
 # The shell functions every script defines. Every command word in them is listed in
@@ -338,16 +333,6 @@ _FUNCTIONS: tuple[str, ...] = (
     # c PATH: the file's bytes to stdout, cat's complaint (if any) as an error record. The
     # `3>&1 ... >&3` dance captures stderr without a temporary file.
     'c() { { r=$(cat -- "$1" 2>&1 >&3 3>&-); } 3>&1 || d error "${r:-read failed}"; }',
-    # b PATH: a kernel text file through the shell's own `read`, starting no process. Exact
-    # for text without NUL bytes (every kernel text file); a missing final newline is kept.
-    # A file that gave nothing (empty, or the read failed) is read again with cat, which
-    # also says why it failed.
-    "b() {",
-    "  e=1",
-    "  { while IFS= read -r l; do printf '%s\\n' \"$l\"; e=; done",
-    '    if [ -n "$l" ]; then printf \'%s\' "$l"; e=; fi; } 2>/dev/null <"$1"',
-    '  if [ -n "$e" ]; then c "$1"; fi',
-    "}",
     # hd FILE...: kernel files through one `head`, which puts the POSIX header
     # "\\n==> FILE <==\\n" before each; the list comes first so that the controller knows
     # which headers are real (see `head_entries`). What head could not read follows.

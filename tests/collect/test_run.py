@@ -187,3 +187,26 @@ def test_bare_name_means_ssh() -> None:
     with pytest.raises(CollectError) as err:
         collect_host("memcheck-no-such-host.invalid", [], timeout=20)
     assert err.value.url == "ssh://memcheck-no-such-host.invalid"
+
+
+KERNEL_VALUES = (
+    "/proc/sys/vm/swappiness",
+    "/proc/sys/vm/min_free_kbytes",
+    "/proc/sys/kernel/pid_max",
+    "/proc/sys/kernel/osrelease",
+    "/sys/kernel/mm/transparent_hugepage/enabled",
+    "/proc/version",
+)
+
+
+def test_kernel_values_arrive_whole() -> None:
+    # /proc/sys files answer only the first read(2): a reader that takes a byte at a time
+    # would see "6" for a swappiness of 60. The batched reads must see every byte.
+    snap = collect_host("local://", KERNEL_VALUES)
+    for path in KERNEL_VALUES:
+        try:
+            with open(path, "rb") as fh:
+                expected = fh.read()
+        except OSError:
+            continue
+        assert snap.files[path] == expected, path
