@@ -162,7 +162,17 @@ class Snapshot:
         return _norm(path) in self.links
 
     def readlink(self, path: str) -> str | None:
-        return self.links.get(_norm(path))
+        """The target of the link at `path`, following links in its folders (as readlink(2))."""
+        path = _norm(path)
+        found = self.links.get(path)
+        if found is not None or path == "/":
+            return found
+        parent, _, name = path.rpartition("/")
+        try:
+            real_parent = self.resolve(parent or "/")
+        except Unavailable:
+            return None
+        return self.links.get(posixpath.join(real_parent, name))
 
     def _children(self) -> dict[str, set[str]]:
         # Built once: checks list unit and cron folders many times over large snapshots.

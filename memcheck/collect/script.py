@@ -186,7 +186,7 @@ def build_script(
     lines += _batch_lines(kernel)
     for pattern in ordered:
         if pattern not in kernel and pattern not in first:
-            lines += _read_lines(pattern)
+            lines += _merged_usr_lines(pattern, ordered) or _read_lines(pattern)
     if KERNEL_LOG in patterns:
         lines += [f"d read {quote(KERNEL_LOG)}", "klog", "m done"]
     if sample:
@@ -214,6 +214,34 @@ def wrap_with_timeout(script: str, seconds: int) -> str:
         'else exec sh -c "$1" sh; fi'
     )
     return " ".join(["sh", "-c", quote(wrapper), "sh", quote(script, lines=True)])
+
+
+MERGED_USR = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+
+
+def _merged_usr_lines(pattern: str, plan: list[str]) -> list[str]:
+    """`/lib/X/**` where /lib links to usr/lib and `/usr/lib/X/**` is read too: the link only.
+
+    On a merged-/usr system (Debian 12, RHEL 9, Fedora, Arch) both trees are one, and the
+    snapshot resolves /lib/X through the recorded link; reading it twice costs as much as
+    all other files together. Where /lib is a real folder the tree is read as usual.
+    """
+    top = pattern[:-3]
+    if not pattern.endswith("/**") or is_glob(top):
+        return []
+    link = "/" + top.split("/")[1]
+    twin = "/usr" + top + "/**"
+    if link not in MERGED_USR or twin not in plan or plan.index(twin) > plan.index(pattern):
+        return []
+    here, there = f'"$P"{quote(top)}', f'"$P"{quote("/usr" + top)}'
+    return [
+        f"d read {quote(pattern)}",
+        f'if [ -h "$P"{quote(link)} ] && [ -d {here} ] && [ {here} -ef {there} ] 2>/dev/null; '
+        f'then one "$P"{quote(link)}; else',
+        *(f"  {line}" for line in _read_lines(pattern)[1:-1]),
+        "fi",
+        "m done",
+    ]
 
 
 def _batchable(pattern: str) -> bool:

@@ -313,3 +313,52 @@ def test_without_tar_or_head_files_are_read_one_by_one(tmp_path: Path) -> None:
     snap = parse(proc.stdout)
     assert snap.files["/etc/x.d/a"] == b"a\n" and snap.files["/etc/x.d/b"] == b"b\n"
     assert snap.files["/proc/1/comm"] == b"one\n" and snap.files["/proc/2/comm"] == b"two\n"
+
+
+# -- merged /usr: /lib/X is read once, through the link --------------------------------------
+
+
+def units_tree(root: Path, merged: bool) -> None:
+    units = root / "usr/lib/systemd/system"
+    (units / "multi-user.target.wants").mkdir(parents=True)
+    (units / "a.service").write_bytes(b"[Service]\nExecStart=/bin/true\n")
+    (units / "masked.service").symlink_to("/dev/null")
+    (units / "multi-user.target.wants/a.service").symlink_to("../a.service")
+    if merged:
+        (root / "lib").symlink_to("usr/lib")
+    else:
+        (root / "lib/systemd/system").mkdir(parents=True)
+        (root / "lib/systemd/system/old.service").write_bytes(b"[Unit]\n")
+
+
+@pytest.mark.parametrize("shell", ["sh", "bash", "busybox"])
+def test_a_merged_usr_tree_is_read_once_and_resolves_through_the_link(
+    tmp_path: Path, shell: str
+) -> None:
+    root = tmp_path / "r"
+    units_tree(root, merged=True)
+    reads = ["/usr/lib/systemd/system/**", "/lib/systemd/system/**"]
+    proc = run_script(build_script(reads, NONCE, 0, prefix=str(root)), shell)
+    assert proc.stderr == b""
+    assert proc.stdout.count(b"a.service") < 4  # once in the tar (header + wants link)
+    snap = parse(proc.stdout)
+    assert snap.links["/lib"] == "usr/lib"
+    assert not any(p.startswith("/lib/") for p in (*snap.files, *snap.links))
+    assert snap.read("/lib/systemd/system/a.service") == b"[Service]\nExecStart=/bin/true\n"
+    assert snap.listdir("/lib/systemd/system") == snap.listdir("/usr/lib/systemd/system")
+    # Links below the linked folder read as they would on the host.
+    assert snap.readlink("/lib/systemd/system/masked.service") == "/dev/null"
+    assert snap.readlink("/lib/systemd/system/multi-user.target.wants/a.service") == (
+        "../a.service"
+    )
+    assert not any(why.startswith("not collected") for why in snap.errors.values())
+
+
+def test_a_separate_lib_tree_is_read_as_usual(tmp_path: Path) -> None:
+    root = tmp_path / "r"
+    units_tree(root, merged=False)
+    reads = ["/usr/lib/systemd/system/**", "/lib/systemd/system/**"]
+    snap = parse(run_script(build_script(reads, NONCE, 0, prefix=str(root)), "sh").stdout)
+    assert "/lib" not in snap.links
+    assert snap.files["/lib/systemd/system/old.service"] == b"[Unit]\n"
+    assert snap.read("/usr/lib/systemd/system/a.service").startswith(b"[Service]")
