@@ -75,6 +75,8 @@ class HostInfo:
 
 
 def _norm(path: str) -> str:
+    if path[:1] == "/" and "//" not in path and "/." not in path and path[-1:] != "/":
+        return path  # already normal (the common case)
     path = posixpath.normpath("/" + path.lstrip("/"))
     return "/" if path == "//" else path
 
@@ -109,23 +111,26 @@ class Snapshot:
     def resolve(self, path: str) -> str:
         """Follow symbolic links inside the snapshot only; never out of it."""
         path = _norm(path)
+        links = self.links
         for _ in range(_MAX_LINK_HOPS):
-            parts = path.strip("/").split("/") if path != "/" else []
-            current = "/"
-            changed = False
-            for i, part in enumerate(parts):
-                candidate = posixpath.join(current, part)
-                target = self.links.get(candidate)
+            # The first prefix of `path` that is a link: "/a", "/a/b", ... (a hot path: facts
+            # resolve tens of thousands of paths per host).
+            hit: tuple[str, str, int] | None = None
+            end = 0
+            while links and end >= 0:
+                end = path.find("/", end + 1)
+                candidate = path if end < 0 else path[:end]
+                target = links.get(candidate)
                 if target is not None:
-                    base = posixpath.dirname(candidate)
-                    joined = target if target.startswith("/") else posixpath.join(base, target)
-                    rest = parts[i + 1 :]
-                    path = _norm(posixpath.join(joined, *rest)) if rest else _norm(joined)
-                    changed = True
+                    hit = (candidate, target, end)
                     break
-                current = candidate
-            if not changed:
+            if hit is None:
                 return path
+            candidate, target, end = hit
+            base = posixpath.dirname(candidate)
+            joined = target if target.startswith("/") else posixpath.join(base, target)
+            rest = "" if end < 0 else path[end + 1 :]
+            path = _norm(posixpath.join(joined, rest)) if rest else _norm(joined)
         raise Unavailable(path, "too many levels of symbolic links")
 
     def read(self, path: str) -> bytes:

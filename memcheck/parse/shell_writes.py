@@ -10,6 +10,7 @@ See sh(1p) "Redirection" and sysctl(8).
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 import shlex
@@ -94,7 +95,10 @@ def _strip_comment(line: str) -> str:
     return line
 
 
-def _tokens(command: str) -> list[str] | None:
+# Memoised: a fleet's hosts share most unit and cron lines, and each line is tokenised for
+# every THP control and every search; shlex is by far the slowest step of judging a host.
+@functools.lru_cache(maxsize=8192)
+def _tokens(command: str) -> tuple[str, ...] | None:
     # `2>/dev/null` and `3>file`: drop the descriptor number, keep the redirection, so the
     # number is not mistaken for an argument (`echo never > f 2>/dev/null` writes "never").
     command = re.sub(r"(^|[\s;&|])[0-9]+(?=>)", r"\1", _strip_comment(command))
@@ -102,12 +106,14 @@ def _tokens(command: str) -> list[str] | None:
     lexer.whitespace_split = True
     lexer.commenters = ""
     try:
-        return list(lexer)
+        return tuple(lexer)
     except ValueError:  # unbalanced quotes: fall back to a plain search
         return None
 
 
-def _simple_commands(tokens: list[str]) -> list[tuple[list[str], list[str], bool]]:
+def _simple_commands(
+    tokens: tuple[str, ...] | list[str],
+) -> list[tuple[list[str], list[str], bool]]:
     """Split into (words, redirect targets, piped-from-previous) per simple command."""
     out: list[tuple[list[str], list[str], bool]] = []
     words: list[str] = []
