@@ -72,8 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile",
         action="append",
         default=[],
-        metavar="NAME|FILE",
-        help="profile to apply; repeatable, later wins (default: default)",
+        metavar="NAME|FILE|auto",
+        help="profile to apply; repeatable, later wins (default: default). 'auto' applies, "
+        "per host, the profiles of the workloads its processes show",
     )
     _add_target_options(run)
     run.add_argument("--checks", help="only these check ids (comma-separated)")
@@ -111,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile",
         action="append",
         default=[],
-        help="collect only what these profiles need (default: every check)",
+        help="collect only what these profiles need, 'auto' for any profile auto may pick "
+        "(default: every check)",
     )
 
     report = sub.add_parser("report", help="re-render JUnit and HTML from results.json files")
@@ -200,13 +202,14 @@ class _Capture:
 
 def _validate_run(args: argparse.Namespace) -> None:
     """Fail fast (exit 2, one line) on a bad profile, check id or target before pytest starts."""
-    from memcheck.profile import load_profiles
     from memcheck.registry import all_checks
-    from memcheck.runner import parse_targets
+    from memcheck.runner import ProfilePlan, parse_targets
 
     checks = all_checks(args.check_dir)
-    profile = load_profiles(args.profile or ["default"], checks)
-    profile.narrow(_csv(args.checks), _csv(args.skip_checks))
+    plan = ProfilePlan(
+        list(args.profile or ["default"]), checks, _csv(args.checks), _csv(args.skip_checks)
+    )
+    plan.candidates()  # with auto: every profile a host may get
     parse_targets(args.hosts, args.root)
     for root in args.root:
         if not os.path.exists(root):
@@ -337,17 +340,16 @@ def cmd_run(args: argparse.Namespace, passthrough: list[str], original: list[str
 # -- collect --------------------------------------------------------------------------------
 def cmd_collect(args: argparse.Namespace) -> int:
     from memcheck.collect import collect_many
-    from memcheck.profile import load_profiles
+    from memcheck.detect import DETECT_READS
     from memcheck.registry import all_checks
-    from memcheck.runner import parse_targets, reads_for
+    from memcheck.runner import ProfilePlan, parse_targets, reads_for
     from memcheck.snapshot import Snapshot
 
     checks = all_checks()
     if args.profile:
-        profile = load_profiles(args.profile, checks)
-        selected = [checks[c] for c in profile.selected]
+        reads = ProfilePlan(list(args.profile), checks).reads()
     else:
-        selected = list(checks.values())
+        reads = reads_for(list(checks.values()), DETECT_READS)
     if args.root:
         raise ConfigError("command line", "--root", "collect reads live hosts; give --hosts")
     targets = parse_targets(args.hosts, [])
@@ -365,7 +367,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
             backend[key] = value
     outcomes = collect_many(
         [t.spec for t in targets],
-        reads_for(selected),
+        reads,
         workers=args.workers,
         timeout=args.timeout,
         backend_options=backend,
@@ -430,7 +432,7 @@ def _profiles_using(checks: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def cmd_list_checks(args: argparse.Namespace) -> int:
-    from memcheck.profile import load_profiles
+    from memcheck.profile import builtin_profile_names, load_profiles
     from memcheck.registry import all_checks
 
     checks = all_checks(args.check_dir)
@@ -438,11 +440,13 @@ def cmd_list_checks(args: argparse.Namespace) -> int:
     if args.profile:
         ids = list(load_profiles(args.profile, checks).selected)
     users = _profiles_using(checks)
+    every = set(builtin_profile_names())
     width = max((len(i) for i in ids), default=10)
     print(f"{'ID':<{width}}  {'SEVERITY':<8}  {'AREA':<9}  TITLE  [PROFILES]")
     for cid in ids:
         meta = checks[cid].meta
-        used = ", ".join(users.get(cid, [])) or "-"
+        names = users.get(cid, [])
+        used = "every profile" if names and set(names) == every else ", ".join(names) or "-"
         print(f"{cid:<{width}}  {meta.severity:<8}  {meta.area:<9}  {meta.title}  [{used}]")
     return 0
 
@@ -455,11 +459,16 @@ def cmd_list_profiles() -> int:
     print(f"{'NAME':<{width}}  {'EXTENDS':<16}  DESCRIPTION")
     for p in profiles:
         print(f"{p.name:<{width}}  {', '.join(p.extends) or '-':<16}  {p.description}")
+    print(
+        f"{'auto':<{width}}  {'(per host)':<16}  The profiles of the workloads each host's "
+        "processes show (PostgreSQL, MySQL/MariaDB, MongoDB, Redis, Elasticsearch/OpenSearch, "
+        "Cassandra/ScyllaDB, kubelet, container runtimes), on top of default"
+    )
     return 0
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from memcheck.profile import params_per_profile
+    from memcheck.profile import check_per_profile
     from memcheck.registry import all_checks
 
     checks = all_checks(args.check_dir)
@@ -482,13 +491,25 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print("  (none)")
     for name, param in meta.params.items():
         print(f"  {name} = {param.default!r}  ({param.kind}) {param.doc}")
-    per_profile = params_per_profile(meta.id, checks)
-    print("\nPer profile (effective params):")
+    print("\nPer profile (effective params, and the authority the profile follows):")
+    try:
+        per_profile = check_per_profile(meta.id, checks)
+    except ConfigError as exc:
+        per_profile = {}
+        print(f"  the built-in profiles could not be loaded: {exc}")
     if not per_profile:
-        print("  not selected by any built-in profile")
-    for name, values in per_profile.items():
-        shown = ", ".join(f"{k}={v!r}" for k, v in values.items()) or "(no params)"
+        print("  not selected by any built-in profile (see the references below)")
+    follows = textwrap.TextWrapper(
+        width=88,
+        initial_indent="    ",
+        subsequent_indent="      ",
+        break_long_words=False,  # keep each address whole, for copying
+        break_on_hyphens=False,
+    )
+    for name, view in per_profile.items():
+        shown = ", ".join(f"{k}={v!r}" for k, v in view.params.items()) or "(no params)"
         print(f"  {name}: {shown}")
+        print(follows.fill(f"follows: {view.authority or 'the check references below'}"))
     print("\nHow to fix:")
     print(wrap.fill(meta.remediation) + "\n")
     print("References:")

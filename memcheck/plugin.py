@@ -16,7 +16,7 @@ import pytest
 from memcheck.errors import ConfigError
 from memcheck.registry import all_checks
 from memcheck.results import CheckResult, RunResult
-from memcheck.runner import Audit, RunOptions, parse_targets
+from memcheck.runner import Audit, ProfilePlan, RunOptions, parse_targets
 
 SUITE = str(Path(__file__).parent / "suite" / "test_memcheck.py")
 AUDIT_KEY = pytest.StashKey["Audit"]()
@@ -37,8 +37,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--memcheck-profile",
         action="append",
         default=[],
-        metavar="NAME|FILE",
-        help="profile to apply (repeatable; later wins); enables memcheck",
+        metavar="NAME|FILE|auto",
+        help="profile to apply (repeatable; later wins; 'auto' picks them per host from "
+        "its processes); enables memcheck",
     )
     group.addoption(
         "--memcheck-root",
@@ -85,16 +86,15 @@ def _csv(value: str | None) -> list[str] | None:
 
 def build_audit(config: pytest.Config) -> Audit:
     """Turn the options into a planned audit; `ConfigError` on anything wrong."""
-    from memcheck.profile import load_profiles
-
     checks = all_checks(config.getoption("memcheck_check_dir"))
-    profile = load_profiles(config.getoption("memcheck_profile") or ["default"], checks)
-    profile = profile.narrow(
-        _csv(config.getoption("memcheck_checks")), _csv(config.getoption("memcheck_skip_checks"))
+    plan = ProfilePlan(
+        list(config.getoption("memcheck_profile") or ["default"]),
+        checks,
+        only=_csv(config.getoption("memcheck_checks")),
+        skip=_csv(config.getoption("memcheck_skip_checks")),
+        fail_on=config.getoption("memcheck_fail_on"),
     )
-    fail_on = config.getoption("memcheck_fail_on")
-    if fail_on:
-        profile = profile.with_fail_on(fail_on)
+    profile = plan.candidates()[0]  # every candidate is validated here, before any host
     hosts = config.getoption("hosts", default=None) or []
     if isinstance(hosts, str):
         hosts = [hosts]
@@ -121,7 +121,7 @@ def build_audit(config: pytest.Config) -> Audit:
         backend_options=backend,
         command=list(COMMAND_LINE or ["pytest", *config.invocation_params.args]),
     )
-    return Audit(profile, checks, parse_targets(list(hosts), list(roots)), options)
+    return Audit(profile, checks, parse_targets(list(hosts), list(roots)), options, plan)
 
 
 @pytest.hookimpl(trylast=True)
@@ -172,8 +172,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("memcheck_case", [], ids=[])
         return
     params, ids = [], []
+    # With `--profile auto` each host's checks depend on what runs on it: this collects every
+    # host now, during collection, so that the items are that host's checks.
     for index, target in enumerate(audit.targets):
-        for check in audit.selected:
+        for check in audit.selected_for(index):
             params.append((index, check.id))
             ids.append(f"{check.id}[{target.label}]")
     metafunc.parametrize("memcheck_case", params, ids=ids, indirect=True)

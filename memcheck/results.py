@@ -52,6 +52,11 @@ class HostResult:
     unreachable: str | None = None
     collection_errors: dict[str, str] = field(default_factory=dict)
     collection_seconds: float | None = None
+    # The profiles applied to this host, in merge order (with `--profile auto`, what was
+    # detected on it), where they disagree, and what detection found (None without `auto`).
+    profiles: list[str] = field(default_factory=list)
+    conflicts: list[dict[str, JSON]] = field(default_factory=list)
+    detected: list[dict[str, JSON]] | None = None
     results: list[CheckResult] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:

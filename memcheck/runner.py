@@ -6,19 +6,23 @@ The pytest plugin drives it item by item; nothing here knows about pytest.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import socket
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Any, Literal
 
 from memcheck import __version__
+from memcheck.detect import DETECT_READS, PROFILE_ORDER, Detection, detect
 from memcheck.engine import evaluate, unreachable_result
-from memcheck.errors import ConfigError
+from memcheck.errors import ConfigError, MemcheckError
 from memcheck.facts import Facts
 from memcheck.facts.host import HOST_READS
-from memcheck.profile import EffectiveProfile
+from memcheck.model import SEVERITY_RANK
+from memcheck.profile import EffectiveProfile, expand_auto, load_profiles, uses_auto
 from memcheck.registry import Check
 from memcheck.results import CheckResult, HostResult, RunResult
 from memcheck.snapshot import Snapshot
@@ -57,12 +61,53 @@ def parse_targets(hosts: list[str], roots: list[str]) -> list[Target]:
     return targets
 
 
-def reads_for(checks: list[Check]) -> list[str]:
+def reads_for(checks: list[Check], extra: Sequence[str] = ()) -> list[str]:
     """What the collector must fetch: the host identity files plus every selected check's reads."""
     seen: dict[str, None] = dict.fromkeys(HOST_READS)
     for check in checks:
         seen.update(dict.fromkeys(check.meta.reads))
+    seen.update(dict.fromkeys(extra))
     return list(seen)
+
+
+@dataclass
+class ProfilePlan:
+    """How a host's effective profile is built from the `--profile` specs.
+
+    Without `auto` every host gets the same profile. With it, each host gets the profiles
+    detected on it (memcheck.detect) in place of `auto`, then --checks/--skip-checks and
+    --fail-on, exactly as a fixed profile would.
+    """
+
+    specs: list[str]
+    checks: Mapping[str, Check]
+    only: list[str] | None = None
+    skip: list[str] | None = None
+    fail_on: str | None = None
+
+    @property
+    def auto(self) -> bool:
+        return uses_auto(self.specs)
+
+    def resolve(self, detected: Sequence[str] = ()) -> EffectiveProfile:
+        """The effective profile for a host on which `detected` profiles were found."""
+        specs = expand_auto(self.specs, detected) if self.auto else list(self.specs)
+        profile = load_profiles(specs or ["default"], self.checks)
+        profile = profile.narrow(self.only, self.skip)
+        return profile.with_fail_on(self.fail_on) if self.fail_on else profile
+
+    def candidates(self) -> list[EffectiveProfile]:
+        """Every profile a host may end up with (one without `auto`); validates them all."""
+        if not self.auto:
+            return [self.resolve()]
+        return [self.resolve()] + [self.resolve([name]) for name in PROFILE_ORDER]
+
+    def reads(self) -> list[str]:
+        """What to collect so that any host can be judged by whatever profile it gets."""
+        selected: dict[str, Check] = {}
+        for profile in self.candidates():
+            selected.update({c: self.checks[c] for c in profile.selected})
+        return reads_for(list(selected.values()), DETECT_READS if self.auto else ())
 
 
 @dataclass
@@ -72,6 +117,8 @@ class HostData:
     error: str | None = None
     seconds: float = 0.0
     facts: Facts | None = None
+    profile: EffectiveProfile | None = None
+    detection: Detection | None = None
 
 
 @dataclass
@@ -84,7 +131,12 @@ class RunOptions:
 
 
 class Audit:
-    """One run: collect every target once, judge each (host, check) on demand, then summarise."""
+    """One run: collect every target once, judge each (host, check) on demand, then summarise.
+
+    `profile` applies to every host, unless `plan` holds `auto`: then each host gets its own
+    profile once it is collected (`profile_for`), and `profile` is the one for hosts that
+    could not be collected (`auto` with nothing detected).
+    """
 
     def __init__(
         self,
@@ -92,15 +144,22 @@ class Audit:
         checks: dict[str, Check],
         targets: list[Target],
         options: RunOptions | None = None,
+        plan: ProfilePlan | None = None,
     ) -> None:
         self.profile = profile
         self.checks = checks
         self.selected = [checks[c] for c in profile.selected]
         self.targets = targets
         self.options = options or RunOptions()
+        self.plan = plan if plan is not None and plan.auto else None
         self.started_at = utc_now()
         self.hosts: list[HostData] | None = None
         self.results: dict[tuple[int, str], CheckResult] = {}
+
+    @property
+    def per_host(self) -> bool:
+        """Whether hosts may differ in profile (`--profile auto`)."""
+        return self.plan is not None
 
     # -- collection ---------------------------------------------------------------------
     def gather(self) -> list[HostData]:
@@ -120,7 +179,7 @@ class Audit:
         if live:
             from memcheck.collect import collect_many
 
-            reads = reads_for(self.selected)
+            reads = self.plan.reads() if self.plan else reads_for(self.selected)
             started = time.perf_counter()
             outcomes = collect_many(
                 [h.target.spec for h in live],
@@ -137,12 +196,35 @@ class Audit:
                 else:
                     host.error = getattr(got, "reason", None) or str(got)
                 host.seconds = elapsed
-        selection = {c.id: self.profile.params.get(c.id, c.meta.defaults()) for c in self.selected}
         for host in hosts:
-            if host.snapshot is not None:
-                host.facts = Facts(host.snapshot, selection)
+            if host.snapshot is None:
+                continue
+            if self.plan is None:
+                host.facts = Facts(host.snapshot, _selection(self.profile))
+                continue
+            # Detection reads only process facts, which do not depend on the selection; the
+            # selection is set before any check runs.
+            host.facts = Facts(host.snapshot, {})
+            try:
+                host.detection = detect(host.facts.processes)
+            except MemcheckError:
+                host.detection = Detection()
+            host.profile = self.plan.resolve(host.detection.profiles)
+            host.facts.selection = _selection(host.profile)
         self.hosts = hosts
         return hosts
+
+    def profile_for(self, host_index: int) -> EffectiveProfile:
+        """The effective profile of one host (collecting every host first with `auto`)."""
+        if self.plan is None:
+            return self.profile
+        return self.gather()[host_index].profile or self.profile
+
+    def selected_for(self, host_index: int) -> list[Check]:
+        """The checks that run on one host."""
+        if self.plan is None:
+            return self.selected
+        return [self.checks[c] for c in self.profile_for(host_index).selected]
 
     # -- judging ------------------------------------------------------------------------
     def evaluate(self, host_index: int, check_id: str) -> CheckResult:
@@ -151,18 +233,19 @@ class Audit:
             return self.results[key]
         host = self.gather()[host_index]
         check = self.checks[check_id]
-        severity = self.profile.severity.get(check_id)
+        profile = self.profile_for(host_index)
+        severity = profile.severity.get(check_id)
         if host.facts is None:
             result = unreachable_result(check, host.error or "not collected", severity)
         else:
-            params = self.profile.params.get(check_id, check.meta.defaults())
+            params = profile.params.get(check_id, check.meta.defaults())
             result = evaluate(check, host.facts, params, severity)
         self.results[key] = result
         return result
 
     def evaluate_all(self) -> None:
         for index in range(len(self.targets)):
-            for check in self.selected:
+            for check in self.selected_for(index):
                 self.evaluate(index, check.id)
 
     # -- summary ------------------------------------------------------------------------
@@ -176,6 +259,7 @@ class Audit:
                 name = f"{name} ({host.target.label})"
             facts = host.facts
             info = host.snapshot.info if host.snapshot else None
+            profile = self.profile_for(index)
             out.append(
                 HostResult(
                     name=name,
@@ -188,9 +272,16 @@ class Audit:
                     unreachable=host.error,
                     collection_errors=dict(info.errors) if info else {},
                     collection_seconds=round(host.seconds, 3),
+                    profiles=list(profile.names),
+                    conflicts=[dict(c) for c in profile.conflicts],
+                    detected=(
+                        host.detection.as_dicts()
+                        if self.plan is not None and host.detection is not None
+                        else None
+                    ),
                     results=[
                         self.results[(index, c.id)]
-                        for c in self.selected
+                        for c in self.selected_for(index)
                         if (index, c.id) in self.results
                     ],
                 )
@@ -198,21 +289,41 @@ class Audit:
         return out
 
     def run_result(self) -> RunResult:
+        hosts = self.host_results()
+        profiles = [self.profile_for(i) for i in range(len(self.targets))] or [self.profile]
+        if self.plan is None:
+            profiles = [self.profile]
+        hashes: dict[str, str] = {}
+        conflicts: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for profile in profiles:
+            for entry in profile.chain:
+                hashes.setdefault(entry.name, entry.sha256)
+            for conflict in profile.conflicts:
+                key = json.dumps(conflict, sort_keys=True, default=str)
+                if key not in seen:
+                    seen.add(key)
+                    conflicts.append(dict(conflict))
         run = RunResult(
             memcheck_version=__version__,
             started_at=self.started_at,
             finished_at=utc_now(),
-            profiles=list(self.profile.names),
-            fail_on=self.profile.fail_on,
+            profiles=list(self.plan.specs) if self.plan else list(self.profile.names),
+            fail_on=min((p.fail_on for p in profiles), key=lambda s: SEVERITY_RANK.get(s, 1)),
             command=list(self.options.command),
             user=_user(),
             controller=socket.gethostname(),
-            profile_hashes={entry.name: entry.sha256 for entry in self.profile.chain},
-            conflicts=[dict(c) for c in self.profile.conflicts],
-            hosts=self.host_results(),
+            profile_hashes=hashes,
+            conflicts=conflicts,
+            hosts=hosts,
         )
         run.exit_code = run.compute_exit_code()
         return run
+
+
+def _selection(profile: EffectiveProfile) -> dict[str, dict[str, Any]]:
+    """The selected checks and their params, as facts see them (sysctl_persisted uses it)."""
+    return {c: dict(profile.params[c]) for c in profile.selected}
 
 
 def _host_name(host: HostData) -> str:

@@ -10,6 +10,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from memcheck.model import SEVERITY_RANK
+from memcheck.report.profiles import (
+    conflict_groups,
+    describe_conflict,
+    detected_evidence,
+    detected_line,
+    detected_notes,
+    host_profiles,
+)
 from memcheck.report.safe_text import one_line, show_value
 from memcheck.results import CheckResult, HostResult, RunResult
 
@@ -115,6 +123,38 @@ def _waiver_text(waiver: Mapping[str, object] | None) -> str:
     return text + (f" ({', '.join(details)})" if details else "")
 
 
+def _profiles_block(run: RunResult, paint: _Painter, verbose: bool) -> list[str]:
+    """What `auto` detected per host, then where the applied profiles disagree."""
+    out: list[str] = []
+    for host in run.hosts:
+        if host.detected is None:
+            continue
+        profiles = " + ".join(host_profiles(run, host))
+        out.append(
+            f"{paint('DETECTED', 'bold')} {paint(one_line(host.name), 'bold')}: "
+            f"{one_line(detected_line(host))}; profiles {one_line(profiles)}"
+        )
+        out += [f"{INDENT}note: {one_line(note)}" for note in detected_notes(host)]
+        if verbose:
+            out += [f"{INDENT}{one_line(line)}" for line in detected_evidence(host)]
+    groups = conflict_groups(run)
+    for hosts, conflicts in groups:
+        names = (
+            "every host"
+            if len(hosts) == len(run.hosts) and len(hosts) > 1
+            else ", ".join(one_line(h.name) for h in hosts)
+        )
+        profiles = " + ".join(host_profiles(run, hosts[0]))
+        out.append(
+            f"{paint('CONFLICT', 'medium')} {paint(names, 'bold')}: profiles "
+            f"{one_line(profiles)} disagree; the later wins; a host cannot satisfy both:"
+        )
+        out += [f"{INDENT}{one_line(describe_conflict(c))}" for c in conflicts]
+    if out:
+        out.append("")
+    return out
+
+
 def render_console(
     run: RunResult,
     color: bool = False,
@@ -123,7 +163,7 @@ def render_console(
 ) -> str:
     """The text memcheck prints at the end of a run (ANSI colours only when `color`)."""
     paint = _Painter(color)
-    out: list[str] = []
+    out: list[str] = _profiles_block(run, paint, verbose)
 
     failures = [
         (SEVERITY_RANK.get(r.severity, 0), i, h, r)

@@ -22,7 +22,13 @@ from markupsafe import Markup
 
 from memcheck.model import OUTCOMES, SEVERITIES, SEVERITY_RANK
 from memcheck.report.json_report import PathLike, parse_instant, write_atomically
-from memcheck.report.safe_text import deep_visible, show_value
+from memcheck.report.profiles import (
+    conflict_groups,
+    detected_line,
+    detected_notes,
+    host_profiles,
+)
+from memcheck.report.safe_text import deep_visible, show_value, visible
 from memcheck.results import RunResult
 
 OUTCOME_LABELS = {
@@ -115,6 +121,7 @@ def _yes_no(value: bool | None) -> str:
 def build_context(run: RunResult) -> dict[str, Any]:
     """Everything the template shows, from the run's JSON form with host text made visible."""
     data: dict[str, Any] = deep_visible(run.to_json())
+    host_objects = list(run.hosts)
     hosts: list[dict[str, Any]] = []
     findings: list[dict[str, Any]] = []
     check_order: list[str] = []
@@ -203,6 +210,16 @@ def build_context(run: RunResult) -> dict[str, Any]:
                 "unreachable": host.get("unreachable"),
                 "collection_errors": sorted(host.get("collection_errors", {}).items()),
                 "counts": counts,
+                "profiles": visible(" + ".join(host_profiles(run, host_objects[h_index]))),
+                "auto": host.get("detected") is not None,
+                "detected": visible(detected_line(host_objects[h_index])),
+                "detected_notes": [visible(n) for n in detected_notes(host_objects[h_index])],
+                "detected_evidence": [
+                    {"workload": item.get("workload", "?"), "text": e.get("text", "")}
+                    for item in host.get("detected") or []
+                    for e in item.get("evidence") or []
+                    if isinstance(e, dict)
+                ],
             }
         )
 
@@ -251,13 +268,42 @@ def build_context(run: RunResult) -> dict[str, Any]:
         "outcomes": list(OUTCOMES),
         "severities": list(SEVERITIES),
         "labels": OUTCOME_LABELS,
-        "conflicts": [
-            [f"{k}={show_value(v)}" for k, v in c.items()] for c in data.get("conflicts", [])
-        ],
+        "conflicts": _conflict_rows(run, hosts),
         "waivers_expired": [_waiver_line(w) for w in data.get("waivers_expired", [])],
         "waivers_unused": [_waiver_line(w) for w in data.get("waivers_unused", [])],
         "generated_at": datetime.now().astimezone().isoformat(timespec="seconds"),
     }
+
+
+def _conflict_rows(run: RunResult, hosts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per conflict, naming the hosts it concerns (all hosts sharing it together)."""
+    index = {id(h): i for i, h in enumerate(run.hosts)}
+    rows = []
+    for members, conflicts in conflict_groups(run):
+        names = [hosts[index[id(h)]] for h in members]
+        every = len(members) == len(run.hosts) and len(members) > 1
+        for conflict in conflicts:
+            values = conflict.get("values")
+            asked = []
+            for item in values if isinstance(values, list) else []:
+                if isinstance(item, Mapping) and "profile" in item:
+                    asked.append(
+                        {"profile": str(item["profile"]), "value": show_value(item.get("value"))}
+                    )
+                else:
+                    asked.append({"profile": "", "value": show_value(item)})
+            rows.append(
+                deep_visible(
+                    {
+                        "check": str(conflict.get("check", "?")),
+                        "param": str(conflict.get("param", "?")),
+                        "values": asked,
+                        "winner": str(conflict.get("winner", "")),
+                    }
+                )
+                | {"hosts": names, "every_host": every}
+            )
+    return rows
 
 
 def _waiver_line(waiver: Mapping[str, Any]) -> str:

@@ -46,6 +46,9 @@ _HOST_FIELDS = {
     "unreachable": "str?",
     "collection_errors": "dict[str]",
     "collection_seconds": "num?",
+    "profiles": "list[str]",
+    "conflicts": "list[dict]",
+    "detected": "list[dict]?",
     "results": "list[dict]",
 }
 _CHECK_FIELDS = {

@@ -93,6 +93,7 @@ def test_clean_run() -> None:
     host.results = [r for r in host.results if r.outcome == "pass"]
     run = sample_run([host])
     run.waivers_expired = run.waivers_unused = []
+    run.conflicts = []
     assert render_console(run).splitlines() == [
         "db1  0 failed, 0 errors, 0 waived, 0 skipped, 1 passed",
         "memcheck: 1 host, 0 failed, 0 errors, 0 waived, 0 skipped, 1 passed "
