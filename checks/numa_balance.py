@@ -52,6 +52,10 @@ def _evidence(node: NumaNode) -> dict[str, JSON]:
     free = node.free_percent or 0.0
     text = f"node {node.id}: {node.total_bytes // _MIB} MiB, {node.free_bytes // _MIB} MiB free "
     text += f"({free:.1f}%)"
+    huge = node.meminfo.hugepages_total
+    if huge:
+        # Reserved huge pages are not MemFree, even when no process uses them yet.
+        text += f", {huge} huge pages reserved ({node.meminfo.hugepages_free} unused)"
     if stat is None:
         text += ", no numastat"
     else:
@@ -60,6 +64,7 @@ def _evidence(node: NumaNode) -> dict[str, JSON]:
     return ev(
         text,
         source=node.meminfo_path,
+        numastat_source=node.numastat_path if stat else None,
         node=node.id,
         total_bytes=node.total_bytes,
         free_bytes=node.free_bytes,

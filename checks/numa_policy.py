@@ -108,6 +108,8 @@ def _judge_one(
 def judge(facts: Facts, params: Params) -> Outcome:
     names = param_list(params, "processes")
     memory = facts.numa_memory_node_ids
+    if not memory and not facts.numa_node_ids:
+        return Outcome.skipped("no NUMA nodes in /sys/devices/system/node (kernel without NUMA)")
     if len(memory) < 2:
         total = len(set(facts.numa_node_ids) | set(memory))
         return Outcome.skipped(f"{total} NUMA node(s), {len(memory)} with memory: nothing to place")

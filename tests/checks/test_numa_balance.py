@@ -45,6 +45,16 @@ def test_runbook_imbalance_fails() -> None:
     assert result.evidence[1]["free_percent"] == 60.0
 
 
+def test_reserved_huge_pages_are_shown() -> None:
+    files = two_nodes(free0=10, free1=50)
+    path = f"{NODE}/node0/meminfo"
+    files[path] = files[path].replace("HugePages_Total:     0", "HugePages_Total:     24")
+    result = run(files)
+    assert "24 huge pages reserved (0 unused)" in str(result.evidence[0]["text"])
+    assert "huge pages" not in str(result.evidence[1]["text"])
+    assert result.evidence[0]["numastat_source"] == f"{NODE}/node0/numastat"
+
+
 def test_balanced_two_nodes_pass() -> None:
     result = run(two_nodes(free0=35, free1=41, miss=1))
     assert result.outcome == "pass"

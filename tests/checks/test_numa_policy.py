@@ -182,6 +182,12 @@ def test_single_node_skips() -> None:
     assert "1 NUMA node(s), 1 with memory" in result.message
 
 
+def test_kernel_without_numa_skips() -> None:
+    result = run(proc(900, "postgres", 1, None, None))
+    assert result.outcome == "skip"
+    assert "kernel without NUMA" in result.message
+
+
 def test_memoryless_second_node_skips() -> None:
     files = numa_host(Node(0, 32 * GIB_KB, 20 * GIB_KB), Node(1, 0, 0))
     files.update(proc(900, "postgres", 1, maps("default", PG)))
