@@ -15,7 +15,7 @@ from typing import Any
 
 from memcheck.errors import ConfigError
 from memcheck.model import JSON
-from memcheck.results import RunResult
+from memcheck.results import CheckResult, RunResult
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -131,26 +131,40 @@ def load_waivers(path: str | Path) -> list[Waiver]:
     return waivers
 
 
+class WaiverSet:
+    """Waivers in force for one run: applies them result by result and remembers use."""
+
+    def __init__(self, waivers: list[Waiver], today: date | None = None) -> None:
+        self.today = today or date.today()
+        self.active = [w for w in waivers if w.expires >= self.today]
+        self.expired = [w for w in waivers if w.expires < self.today]
+        self.used: set[int] = set()
+
+    def apply(self, host: str, result: CheckResult) -> None:
+        """Turn a matching failure into `waived`; note an expired waiver on the failure."""
+        if result.outcome != "fail":
+            return
+        match = next((w for w in self.active if w.matches(result.check, host)), None)
+        if match is not None:
+            self.used.add(match.index)
+            result.outcome = "waived"
+            result.waiver = {**match.to_json(), "status": "active"}
+            return
+        stale = next((w for w in self.expired if w.matches(result.check, host)), None)
+        if stale is not None:
+            result.waiver = {**stale.to_json(), "status": "expired"}
+
+    def record(self, run: RunResult) -> None:
+        """List expired and unused waivers on the run."""
+        run.waivers_expired = [w.to_json() for w in self.expired]
+        run.waivers_unused = [w.to_json() for w in self.active if w.index not in self.used]
+
+
 def apply_waivers(run: RunResult, waivers: list[Waiver], today: date | None = None) -> None:
-    """Mark matching failures `waived`; list expired and unused waivers on the run."""
-    today = today or date.today()
-    active = [w for w in waivers if w.expires >= today]
-    expired = [w for w in waivers if w.expires < today]
-    used: set[int] = set()
+    """Apply waivers to a finished run (used by `memcheck report` and tests)."""
+    waiver_set = WaiverSet(waivers, today)
     for host in run.hosts:
         for result in host.results:
-            if result.outcome != "fail":
-                # Expired waivers still say so on the failure they would have covered.
-                continue
-            match = next((w for w in active if w.matches(result.check, host.name)), None)
-            if match is not None:
-                used.add(match.index)
-                result.outcome = "waived"
-                result.waiver = {**match.to_json(), "status": "active"}
-                continue
-            stale = next((w for w in expired if w.matches(result.check, host.name)), None)
-            if stale is not None:
-                result.waiver = {**stale.to_json(), "status": "expired"}
-    run.waivers_expired = [w.to_json() for w in expired]
-    run.waivers_unused = [w.to_json() for w in active if w.index not in used]
+            waiver_set.apply(host.name, result)
+    waiver_set.record(run)
     run.exit_code = run.compute_exit_code()

@@ -130,3 +130,39 @@ def test_bad_waiver_files_name_the_entry(tmp_path: Path, text: str, key: str | N
 def test_missing_waiver_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such waiver file"):
         load_waivers(tmp_path / "nope.toml")
+
+
+def test_cli_waivers_end_to_end(tmp_path: Path) -> None:
+    import json
+
+    from tests.integration.cli import run_memcheck
+
+    tree = Path(__file__).parent / "hosts" / "stock-ubuntu-22.04"
+    waivers = tmp_path / "waivers.toml"
+    waivers.write_text(
+        '[[waiver]]\ncheck = "swappiness"\nhosts = "stg-*"\nreason = "appliance kernel"\n'
+        'approved_by = "ops lead"\nexpires = 2099-01-01\n'
+        '[[waiver]]\ncheck = "zone_reclaim_mode"\nreason = "unused"\napproved_by = "x"\n'
+        "expires = 2099-01-01\n"
+    )
+    proc = run_memcheck(
+        "--profile",
+        "database",
+        "--root",
+        str(tree),
+        "--waivers",
+        str(waivers),
+        "--report-dir",
+        str(tmp_path / "r"),
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1, proc.stderr  # other failures remain
+    data = json.loads((tmp_path / "r" / "results.json").read_text())
+    swappiness = next(r for r in data["hosts"][0]["results"] if r["check"] == "swappiness")
+    assert swappiness["outcome"] == "waived"
+    assert swappiness["waiver"]["reason"] == "appliance kernel"
+    assert [w["check"] for w in data["waivers_unused"]] == ["zone_reclaim_mode"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[waiver]]\ncheck = "x"\n')
+    proc = run_memcheck("--root", str(tree), "--waivers", str(bad), "--no-reports", cwd=tmp_path)
+    assert proc.returncode == 2 and "waiver[0]" in proc.stderr and "Traceback" not in proc.stderr
