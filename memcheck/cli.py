@@ -99,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["critical", "high", "medium", "low"],
         help="lowest severity that makes the run fail (default: the profile's)",
     )
+    run.add_argument(
+        "--waivers",
+        metavar="FILE",
+        help="TOML or YAML file of accepted exceptions (check, hosts, reason, approved_by, expires)",
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="only failures and the totals")
     run.add_argument("-v", "--verbose", action="store_true", help="also list passes and skips")
     run.add_argument("--color", choices=["auto", "always", "never"], default="auto")
@@ -211,6 +216,10 @@ def _validate_run(args: argparse.Namespace) -> None:
     )
     plan.candidates()  # with auto: every profile a host may get
     parse_targets(args.hosts, args.root)
+    if args.waivers:
+        from memcheck.waivers import load_waivers
+
+        load_waivers(args.waivers)
     for root in args.root:
         if not os.path.exists(root):
             raise ConfigError(root, None, "no such snapshot directory or .tar.gz file")
@@ -265,6 +274,7 @@ def pytest_argv(args: argparse.Namespace, passthrough: list[str]) -> list[str]:
         ("--memcheck-junit-xml", args.junit_xml),
         ("--memcheck-html", args.html),
         ("--memcheck-json", args.json),
+        ("--memcheck-waivers", args.waivers),
     ):
         if value:
             argv += [flag, value]

@@ -59,6 +59,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--memcheck-fail-on", default=None, choices=["critical", "high", "medium", "low"]
     )
+    group.addoption(
+        "--memcheck-waivers", default=None, metavar="FILE", help="TOML or YAML waiver file"
+    )
     group.addoption("--memcheck-report-dir", default="reports")
     group.addoption("--memcheck-junit-xml", default=None)
     group.addoption("--memcheck-html", default=None)
@@ -114,12 +117,18 @@ def build_audit(config: pytest.Config) -> Audit:
         value = config.getoption(option, default=None)
         if value:
             backend[key] = value
+    waivers = None
+    if config.getoption("memcheck_waivers"):
+        from memcheck.waivers import WaiverSet, load_waivers
+
+        waivers = WaiverSet(load_waivers(config.getoption("memcheck_waivers")))
     options = RunOptions(
         workers=max(1, config.getoption("memcheck_workers")),
         timeout=config.getoption("memcheck_timeout"),
         sample_interval=config.getoption("memcheck_sample_interval"),
         backend_options=backend,
         command=list(COMMAND_LINE or ["pytest", *config.invocation_params.args]),
+        waivers=waivers,
     )
     return Audit(profile, checks, parse_targets(list(hosts), list(roots)), options, plan)
 

@@ -6,6 +6,7 @@ from memcheck.facts.base import FactsBase, cached
 from memcheck.facts.host import HostFacts
 from memcheck.facts.kernel_log import KernelLogFacts
 from memcheck.facts.meminfo import MeminfoFacts
+from memcheck.facts.numa import NumaFacts
 from memcheck.facts.processes import ProcessFacts
 from memcheck.facts.schedules import ScheduleFacts
 from memcheck.facts.services import ServiceFacts
@@ -22,6 +23,7 @@ class Facts(
     ThpFacts,
     ScheduleFacts,
     ServiceFacts,
+    NumaFacts,
     HostFacts,
     KernelLogFacts,
     MeminfoFacts,
