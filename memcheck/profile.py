@@ -56,8 +56,8 @@ class EffectiveProfile:
     """What one or more `--profile` specs amount to once merged.
 
     `params`, `severity` and `authority` cover the selected checks. `conflicts` lists every
-    param that two of the given specs set to different values, each in a file of its own (the
-    later spec wins); a value one spec inherits from a file that another spec overrides is a
+    param of a selected check that two of the given specs set to different values, each in a
+    file of its own (the later spec wins); a value one spec inherits from a file that another spec overrides is a
     refinement, not a conflict, since it gives the same result in either order.
     """
 
@@ -78,6 +78,8 @@ class EffectiveProfile:
     )
     known_severity: dict[str, Severity] = field(default_factory=dict, repr=False, compare=False)
     known_authority: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # Conflicts on every check, selected or not (narrowing picks those of the checks it runs).
+    all_conflicts: list[dict[str, Any]] = field(default_factory=list, repr=False, compare=False)
 
     def narrow(self, only: list[str] | None, skip: list[str] | None) -> EffectiveProfile:
         """Apply --checks (run exactly these; ids or globs) and --skip-checks (drop these)."""
@@ -92,6 +94,7 @@ class EffectiveProfile:
         return replace(
             self,
             selected=selected,
+            conflicts=[c for c in self.all_conflicts if c["check"] in selected],
             params={c: dict(self.known_params[c]) for c in selected},
             severity={c: self.known_severity[c] for c in selected},
             authority={c: self.known_authority[c] for c in selected if c in self.known_authority},
@@ -554,6 +557,7 @@ def load_profiles(specs: list[str], checks: Mapping[str, Check]) -> EffectivePro
         for parsed in files:
             merge.apply(parsed)
 
+    conflicts = _conflicts(chains, merge.params)
     known_params: dict[str, dict[str, ParamValue]] = {}
     known_severity: dict[str, Severity] = {}
     for check_id, check in checks.items():
@@ -570,11 +574,12 @@ def load_profiles(specs: list[str], checks: Mapping[str, Check]) -> EffectivePro
         params={c: dict(known_params[c]) for c in merge.selected},
         severity={c: known_severity[c] for c in merge.selected},
         fail_on=merge.fail_on or DEFAULT_FAIL_ON,
-        conflicts=_conflicts(chains, merge.params),
+        conflicts=[c for c in conflicts if c["check"] in merge.selected],
         authority={c: merge.authority[c] for c in merge.selected if c in merge.authority},
         known_params=known_params,
         known_severity=known_severity,
         known_authority=dict(merge.authority),
+        all_conflicts=conflicts,
     )
 
 

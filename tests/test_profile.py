@@ -668,6 +668,24 @@ def test_a_user_file_extending_a_builtin_overrides_without_conflict(
         assert eff.conflicts == []
 
 
+def test_conflicts_concern_only_the_checks_that_run(
+    tmp_path: Path, checks: dict[str, Check]
+) -> None:
+    eff = load_profiles(["redis", "postgres"], checks)
+    assert eff.narrow(None, ["thp_defrag"]).conflicts == [
+        c for c in eff.conflicts if c["check"] == "overcommit_memory"
+    ]
+    assert eff.narrow(["swappiness"], None).conflicts == []
+    # Narrowing back to a check brings its conflict back.
+    assert eff.narrow(["thp_*"], None).narrow(["thp_defrag"], None).conflicts == [
+        c for c in eff.conflicts if c["check"] == "thp_defrag"
+    ]
+    drop = write(tmp_path, "drop.toml", '[checks]\nexclude = ["overcommit_memory"]\n')
+    assert {c["check"] for c in load_profiles(["redis", "postgres", drop], checks).conflicts} == {
+        "thp_defrag"
+    }
+
+
 def test_expand_auto() -> None:
     assert expand_auto(["auto"], ["postgres", "redis"]) == ["postgres", "redis"]
     assert expand_auto(["auto"], []) == ["default"]
