@@ -99,3 +99,13 @@ def test_clean_run() -> None:
         "memcheck: 1 host, 0 failed, 0 errors, 0 waived, 0 skipped, 1 passed "
         "(fail on low and above; exit code 0)",
     ]
+
+
+def test_run_level_conflicts_show_for_every_host(run: RunResult) -> None:
+    """Results without per-host profiles (older files) show the run's conflicts once."""
+    lines = render_console(run).splitlines()
+    assert lines[0] == (
+        "CONFLICT every host: profiles default + database disagree; "
+        "the later wins; a host cannot satisfy both:"
+    )
+    assert lines[1] == "    swappiness.max: 60, 10; database wins"

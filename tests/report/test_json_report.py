@@ -167,6 +167,16 @@ def test_load_results_accepts_one_path(tmp_path: Path, run: RunResult) -> None:
             ' "evidence": ["line"]}]}]}',
             "hosts[0].results[0].evidence: expected a list of objects",
         ),
+        (
+            '{"memcheck_version": "1", "started_at": "", "finished_at": "", "fail_on": "low",'
+            ' "profiles": [], "hosts": [{"name": "h", "source": "s", "detected": "redis"}]}',
+            "hosts[0].detected: expected a list of objects or null",
+        ),
+        (
+            '{"memcheck_version": "1", "started_at": "", "finished_at": "", "fail_on": "low",'
+            ' "profiles": [], "hosts": [{"name": "h", "source": "s", "profiles": "redis"}]}',
+            "hosts[0].profiles: expected a list of strings",
+        ),
     ],
 )
 def test_load_results_names_file_and_problem(tmp_path: Path, content: str, problem: str) -> None:
@@ -186,3 +196,43 @@ def test_load_results_missing_file(tmp_path: Path) -> None:
 def test_merge_of_nothing_is_an_error() -> None:
     with pytest.raises(ConfigError):
         load_results([])
+
+
+def test_results_without_per_host_profiles_still_load(tmp_path: Path, run: RunResult) -> None:
+    """Files written before hosts carried profiles, conflicts and detection read back."""
+    data = run.to_json()
+    for host in data["hosts"]:
+        for key in ("profiles", "conflicts", "detected"):
+            host.pop(key)
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    back = load_results(path)
+    assert [h.profiles for h in back.hosts] == [[]] * len(run.hosts)
+    assert all(h.detected is None and h.conflicts == [] for h in back.hosts)
+    assert back.conflicts == run.conflicts
+
+
+def test_merging_auto_runs_keeps_each_hosts_profiles(tmp_path: Path) -> None:
+    a = sample_run([db_host()])
+    a.profiles = ["auto"]
+    a.hosts[0].profiles = ["postgres", "redis"]
+    a.hosts[0].conflicts = [
+        {
+            "check": "overcommit_memory",
+            "param": "allowed",
+            "values": [{"profile": "postgres", "value": [2]}, {"profile": "redis", "value": [1]}],
+            "winner": "redis",
+        }
+    ]
+    a.hosts[0].detected = [{"workload": "Redis", "profile": "redis", "evidence": []}]
+    b = sample_run([hostile_host()])
+    b.hosts[0].profiles = ["database"]
+    merged = load_results([write_json(a, tmp_path / "a.json"), write_json(b, tmp_path / "b.json")])
+    assert [h.profiles for h in merged.hosts] == [["postgres", "redis"], ["database"]]
+    assert merged.hosts[0].detected == a.hosts[0].detected
+    assert merged.hosts[1].detected is None
+    assert validate(write_json(merged, tmp_path / "m.json"))["profiles"] == [
+        "auto",
+        "default",
+        "database",
+    ]
