@@ -81,6 +81,8 @@ class RunOptions:
     sample_interval: float = 1.0
     backend_options: dict[str, object] = field(default_factory=dict)
     command: list[str] = field(default_factory=list)
+    # The previous run's results (`--baseline`), for checks that compare runs.
+    baseline: RunResult | None = None
 
 
 class Audit:
@@ -140,7 +142,7 @@ class Audit:
         selection = {c.id: self.profile.params.get(c.id, c.meta.defaults()) for c in self.selected}
         for host in hosts:
             if host.snapshot is not None:
-                host.facts = Facts(host.snapshot, selection)
+                host.facts = Facts(host.snapshot, selection, self.options.baseline)
         self.hosts = hosts
         return hosts
 
