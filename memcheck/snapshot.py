@@ -176,8 +176,7 @@ class Snapshot:
         return sorted(self._children().get(base, ()))
 
     def glob(self, pattern: str) -> list[str]:
-        """Paths matching a shell glob; `*` does not cross `/`, a final `/**` matches a tree,
-        and `DIR/**/NAME` matches NAME in DIR and in every folder below it."""
+        """Paths matching a shell glob; `*` does not cross `/`, a final `/**` matches a tree."""
         pattern = _norm(pattern)
         everything = (*self.files, *self.links)
         if pattern.endswith("/**"):
@@ -332,10 +331,8 @@ class Snapshot:
 
 def _glob_regex(pattern: str, tree: bool) -> re.Pattern[str]:
     parts = []
-    for piece in re.split(r"(/\*\*/|\*\*|\*|\?|\[[^\]]*\])", pattern):
-        if piece == "/**/":
-            parts.append("/(?:.*/)?")  # DIR/**/NAME: NAME in DIR or at any depth below it
-        elif piece == "**":
+    for piece in re.split(r"(\*\*|\*|\?|\[[^\]]*\])", pattern):
+        if piece == "**":
             parts.append(".*")
         elif piece == "*":
             parts.append("[^/]*")
