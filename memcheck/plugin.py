@@ -58,6 +58,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--memcheck-fail-on", default=None, choices=["critical", "high", "medium", "low"]
     )
+    group.addoption(
+        "--memcheck-waivers", default=None, metavar="FILE", help="TOML or YAML waiver file"
+    )
     group.addoption("--memcheck-report-dir", default="reports")
     group.addoption("--memcheck-junit-xml", default=None)
     group.addoption("--memcheck-html", default=None)
@@ -120,6 +123,11 @@ def build_audit(config: pytest.Config) -> Audit:
         value = config.getoption(option, default=None)
         if value:
             backend[key] = value
+    waivers = None
+    if config.getoption("memcheck_waivers"):
+        from memcheck.waivers import WaiverSet, load_waivers
+
+        waivers = WaiverSet(load_waivers(config.getoption("memcheck_waivers")))
     baseline_path = config.getoption("memcheck_baseline")
     baseline = None
     if baseline_path:
@@ -133,6 +141,7 @@ def build_audit(config: pytest.Config) -> Audit:
         backend_options=backend,
         command=list(COMMAND_LINE or ["pytest", *config.invocation_params.args]),
         baseline=baseline,
+        waivers=waivers,
     )
     return Audit(profile, checks, parse_targets(list(hosts), list(roots)), options)
 
