@@ -41,8 +41,17 @@ META = CheckMeta(
     ),
     reads=PROCESS_MEMORY_READS,
     params={
-        "growth_percent": Param(50.0, "RSS growth in percent of the baseline (and ...)", "float"),
-        "min_growth_mb": Param(256, "... RSS growth in MiB, both needed to fail"),
+        "growth_percent": Param(
+            50.0,
+            "RSS growth since the baseline, in percent, above which a process fails "
+            "(together with min_growth_mb)",
+            "float",
+        ),
+        "min_growth_mb": Param(
+            256,
+            "RSS growth since the baseline, in MiB, above which a process fails "
+            "(together with growth_percent)",
+        ),
     },
 )
 _MIB = 1024 * 1024
