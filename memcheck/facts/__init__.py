@@ -6,6 +6,7 @@ from memcheck.facts.base import FactsBase, cached
 from memcheck.facts.host import HostFacts
 from memcheck.facts.kernel_log import KernelLogFacts
 from memcheck.facts.meminfo import MeminfoFacts
+from memcheck.facts.numa import NumaFacts
 from memcheck.facts.pressure import PressureFacts
 from memcheck.facts.process_memory import ProcessMemoryFacts
 from memcheck.facts.processes import ProcessFacts
@@ -30,6 +31,7 @@ class Facts(
     ThpFacts,
     ScheduleFacts,
     ServiceFacts,
+    NumaFacts,
     HostFacts,
     KernelLogFacts,
     MeminfoFacts,
