@@ -100,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="lowest severity that makes the run fail (default: the profile's)",
     )
     run.add_argument(
+        "--baseline",
+        metavar="PREVIOUS.json",
+        help="the previous run's results.json: compare with it (process_memory_growth)",
+    )
+    run.add_argument(
         "--waivers",
         metavar="FILE",
         help="TOML or YAML file of accepted exceptions (check, hosts, reason, approved_by, expires)",
@@ -227,6 +232,10 @@ def _validate_run(args: argparse.Namespace) -> None:
         raise ConfigError("command line", "--workers", "expected a whole number of 1 or more")
     if args.timeout <= 0:
         raise ConfigError("command line", "--timeout", "expected a number of seconds above 0")
+    if args.baseline:
+        from memcheck.report.json_report import load_results
+
+        load_results(args.baseline)
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -274,6 +283,7 @@ def pytest_argv(args: argparse.Namespace, passthrough: list[str]) -> list[str]:
         ("--memcheck-junit-xml", args.junit_xml),
         ("--memcheck-html", args.html),
         ("--memcheck-json", args.json),
+        ("--memcheck-baseline", args.baseline),
         ("--memcheck-waivers", args.waivers),
     ):
         if value:

@@ -129,6 +129,8 @@ class RunOptions:
     sample_interval: float = 1.0
     backend_options: dict[str, object] = field(default_factory=dict)
     command: list[str] = field(default_factory=list)
+    # The previous run's results (`--baseline`), for checks that compare runs.
+    baseline: RunResult | None = None
     waivers: WaiverSet | None = None
 
 
@@ -201,12 +203,13 @@ class Audit:
         for host in hosts:
             if host.snapshot is None:
                 continue
+            baseline = self.options.baseline
             if self.plan is None:
-                host.facts = Facts(host.snapshot, _selection(self.profile))
+                host.facts = Facts(host.snapshot, _selection(self.profile), baseline)
                 continue
             # Detection reads only process facts, which do not depend on the selection; the
             # selection is set before any check runs.
-            host.facts = Facts(host.snapshot, {})
+            host.facts = Facts(host.snapshot, {}, baseline)
             try:
                 host.detection = detect(host.facts.processes)
             except MemcheckError:

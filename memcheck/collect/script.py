@@ -2,7 +2,9 @@
 
 `build_script` turns the union of the selected checks' `reads` into a single script that runs
 under dash, bash and busybox sh, reads every requested file once, and prints each one inside
-a frame. `parse_output` turns that output into a `Snapshot`.
+a frame. Reads are exact paths, shell globs, whole trees (`DIR/**`) and named trees
+(`DIR/**/NAME`: every file called NAME in DIR or below, links not followed, nothing else of
+the tree read; the cgroup hierarchy is read this way, file by file, never whole). `parse_output` turns that output into a `Snapshot`.
 
 Framing. Every record starts with a separator line `\\n:MEMCHECK:<nonce>:<tag>\\n`, and its
 data runs up to the next separator. The nonce is random per run and never appears in the
@@ -139,9 +141,23 @@ def normalise_reads(reads: Iterable[str]) -> list[str]:
     return [path if n is None else f"{path}{HEAD_OPTION}{n}" for path, n in wanted.items()]
 
 
+def split_named_tree(pattern: str) -> tuple[str, str] | None:
+    """`/sys/fs/cgroup/**/memory.max` -> (`/sys/fs/cgroup`, `memory.max`); else None.
+
+    Such a pattern names every file called NAME (a shell glob of one path component) in DIR
+    or any directory below it, and nothing else of the tree.
+    """
+    top, marker, name = pattern.rpartition("/**/")
+    if not marker or "/" in name:
+        return None
+    return top, name
+
+
 def _check_pattern(spec: str) -> str:
     pattern, lines = split_read(spec)
-    if lines is not None and (pattern.endswith("/**") or pattern in PSEUDO_READS):
+    if lines is not None and (
+        pattern.endswith("/**") or pattern in PSEUDO_READS or split_named_tree(pattern)
+    ):
         raise ValueError(f"read pattern {spec!r}: '#head=' applies to files and globs only")
     _check_path(pattern)
     return spec
@@ -154,17 +170,40 @@ def _check_path(pattern: str) -> str:
         raise ValueError(f"read pattern {pattern!r}: {exc}") from exc
     if not pattern.startswith("/"):
         raise ValueError(f"read pattern {pattern!r} is not an absolute path")
+    named = split_named_tree(pattern)
+    if named is not None:
+        return _check_named_tree(pattern, *named)
     body = pattern[:-3] if pattern.endswith("/**") else pattern
     if posixpath.normpath(body) != body or body == "/":
         raise ValueError(f"read pattern {pattern!r} is not a normal path")
     if "**" in body:
-        raise ValueError(f"read pattern {pattern!r}: '**' is only allowed as a final '/**'")
+        raise ValueError(
+            f"read pattern {pattern!r}: '**' is only allowed as a final '/**' or in DIR/**/NAME"
+        )
     if body.startswith(META_DIR + "/") and pattern not in PSEUDO_READS:
         raise ValueError(f"read pattern {pattern!r}: unknown .memcheck entry")
     if body == "/dev" or body.startswith("/dev/"):
         raise ValueError(f"read pattern {pattern!r}: device files are never read")
     if is_glob(body):
         quote_glob(body)  # raises on what the shell and Snapshot.glob would disagree about
+    return pattern
+
+
+def _check_named_tree(pattern: str, top: str, name: str) -> str:
+    if is_glob(top) or "**" in top:
+        raise ValueError(f"read pattern {pattern!r}: DIR in DIR/**/NAME must be a plain path")
+    if posixpath.normpath(top) != top or top == "/" or not top:
+        raise ValueError(f"read pattern {pattern!r} is not a normal path")
+    if name in ("", ".", "..") or "**" in name:
+        raise ValueError(f"read pattern {pattern!r}: NAME must be one file name or glob")
+    if top.startswith(META_DIR + "/") or top == META_DIR:
+        raise ValueError(f"read pattern {pattern!r}: unknown .memcheck entry")
+    if top == "/dev" or top.startswith("/dev/"):
+        raise ValueError(f"read pattern {pattern!r}: device files are never read")
+    try:
+        quote_glob(name)  # raises on what the shell and Snapshot.glob would disagree about
+    except QuotingError as exc:
+        raise ValueError(f"read pattern {pattern!r}: {exc}") from exc
     return pattern
 
 
@@ -177,8 +216,9 @@ def build_script(
 ) -> str:
     """One POSIX sh script that prints, framed, every file `reads` (plus the base set) names.
 
-    `reads` holds exact paths, shell globs (`/proc/[0-9]*/comm`), trees (`/etc/sysctl.d/**`)
-    and the pseudo paths `/.memcheck/kernel.log` and `/.memcheck/vmstat.after`.
+    `reads` holds exact paths, shell globs (`/proc/[0-9]*/comm`), trees (`/etc/sysctl.d/**`),
+    named trees (`/sys/fs/cgroup/**/memory.max`; braces expand first, so
+    `/sys/fs/cgroup/**/memory.{max,high}` is two patterns walked once) and the pseudo paths `/.memcheck/kernel.log` and `/.memcheck/vmstat.after`.
     With `timeout`, the script is wrapped so that the host's `timeout` (when it has a
     working one) kills it after that many seconds. `prefix` is put before every path read
     from the file system and removed from the recorded paths: it lets tests run the
@@ -207,8 +247,19 @@ def build_script(
 
     first = ["/proc/uptime", "/proc/vmstat"] if sample else ["/proc/uptime"]
     ordered = [*first, *(p for p in patterns if p not in first and p not in PSEUDO_READS)]
+    # Named-tree patterns sharing a DIR share one walk (memory.{max,high,...} under one
+    # cgroup tree): a directory is listed once however many names are wanted in it.
+    named: dict[str, list[str]] = {}
     for pattern in ordered:
-        lines += _read_lines(pattern)
+        found = split_named_tree(pattern)
+        if found is not None:
+            named.setdefault(found[0], []).append(pattern)
+    for pattern in ordered:
+        found = split_named_tree(pattern)
+        if found is None:
+            lines += _read_lines(pattern)
+        elif named[found[0]][0] == pattern:
+            lines += _named_tree_lines(found[0], named[found[0]])
     if KERNEL_LOG in patterns:
         lines += [f"d read {quote(KERNEL_LOG)}", "klog", "m done"]
     if sample:
@@ -276,6 +327,25 @@ def _read_lines(spec: str) -> list[str]:
     return [*head, *body, *tail]
 
 
+def _named_tree_lines(top: str, patterns: list[str]) -> list[str]:
+    """One walk of `top` reading the files whose name matches any of the patterns' NAMEs.
+
+    The first pattern's `read` record frames the walk; the others are marked done after it,
+    so output cut short during the walk leaves all of them not collected.
+    """
+    names = "|".join(quote_glob(p.rpartition("/**/")[2]) for p in patterns)
+    lines = [
+        f"d read {quote(patterns[0])}",
+        # fm PATH: record PATH when its base name is one of the wanted names.
+        f'fm() {{ case "${{1##*/}}" in {names}) one "$1" t;; esac; }}',
+        f'ftop "$P"{quote(top)}',
+        "m done",
+    ]
+    for pattern in patterns[1:]:
+        lines += [f"d read {quote(pattern)}", "m done"]
+    return lines
+
+
 def _never_read_function() -> str:
     arms = " ".join(f"{quote_glob(glob)}) d skip {quote(why)};;" for glob, why in NEVER_READ)
     return f'rf() {{ case $1 in {arms} *) m file; c "$1";; esac; }}'
@@ -288,12 +358,14 @@ _FUNCTIONS: tuple[str, ...] = (
     'm() { printf \'\\n:MEMCHECK:%s%s:%s\\n\' "$a" "$b" "$1"; }',
     'd() { m "$1"; printf \'%s\' "$2"; }',
     # c PATH: the file's bytes to stdout (its first $H lines when H is set), the reader's
-    # complaint (if any) as an error record. The `3>&1 ... >&3` dance captures stderr without
-    # a temporary file.
+    # complaint (if any) as an error record. The reader runs straight from this shell (one
+    # fork, which bash's command substitution would double on hosts with many cgroup
+    # files); only when it fails is it asked again, output thrown away, for the reason.
     "c() {",
-    '  if [ -n "$H" ]; then { r=$(head -n "$H" -- "$1" 2>&1 >&3 3>&-); } 3>&1'
-    ' || d error "${r:-read failed}"',
-    '  else { r=$(cat -- "$1" 2>&1 >&3 3>&-); } 3>&1 || d error "${r:-read failed}"; fi',
+    '  if [ -n "$H" ]; then head -n "$H" -- "$1" 2>/dev/null'
+    ' || { r=$(head -n "$H" -- "$1" 2>&1 >/dev/null); d error "${r:-read failed}"; }',
+    '  else cat -- "$1" 2>/dev/null'
+    ' || { r=$(cat -- "$1" 2>&1 >/dev/null); d error "${r:-read failed}"; }; fi',
     "}",
     # one PATH [g|t]: record one path. g = from a glob (vanished = gone), t = inside a tree
     # (links are recorded, never followed; vanished = gone).
@@ -323,6 +395,23 @@ _FUNCTIONS: tuple[str, ...] = (
     "}",
     # top DIR: a tree named literally; a link to a directory is walked as the directory.
     'top() { if [ -d "$1" ]; then walk "$1"; else one "$1"; fi; }',
+    # fwalk DIR: every entry below DIR goes to `fm` (defined per walk), which records the
+    # wanted names; directories are descended into, links never followed. Only a directory
+    # that cannot be listed is recorded for itself.
+    "fm() { :; }",
+    "fwalk() {",
+    '  if [ -r "$1" ] && [ -x "$1" ]; then :; else'
+    ' d path "${1#"$P"}"; m dir; d error \'Permission denied\'; return 0; fi',
+    '  for w in "$1"/* "$1"/.[!.]* "$1"/..?*; do',
+    '    if [ -h "$w" ]; then fm "$w"; elif [ -d "$w" ]; then fwalk "$w";'
+    ' elif [ -e "$w" ]; then fm "$w"; fi',
+    "  done",
+    "}",
+    # ftop DIR: walk DIR when it is a directory (a link to one included); record it as
+    # missing when it does not exist; anything else holds no wanted file.
+    "ftop() {",
+    '  if [ -d "$1" ]; then fwalk "$1"; elif [ -e "$1" ] || [ -h "$1" ]; then :; else one "$1"; fi',
+    "}",
     # klog: the kernel log from dmesg, else from the journal; every attempt is recorded.
     "klog() {",
     f"  d path {quote(KERNEL_LOG)}",
