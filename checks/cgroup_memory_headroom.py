@@ -51,10 +51,12 @@ def _mib(value: int) -> str:
 
 
 def breakdown(group: Cgroup, limit: int) -> str:
-    """`anon 300.0 MiB (29.3%), file ..., kernel ... (slab ..., stacks ...)`."""
+    """`anon 300.0 MiB (29.3%), file ..., kernel 600.0 MiB (58.6%: slab 550.0 MiB, ...)`."""
 
-    def share(value: int) -> str:
-        return f"{_mib(value)} ({value / limit * 100:.1f}%)" if limit else _mib(value)
+    def share(value: int, detail: str = "") -> str:
+        percent = f"{value / limit * 100:.1f}%" if limit else ""
+        inner = ": ".join(x for x in (percent, detail) if x)
+        return f"{_mib(value)} ({inner})" if inner else _mib(value)
 
     parts = []
     for name, value in (("anon", group.anon_bytes), ("file", group.file_bytes)):
@@ -64,15 +66,15 @@ def breakdown(group: Cgroup, limit: int) -> str:
         detail = ", ".join(
             f"{KERNEL_PART_NAMES[k]} {_mib(v)}" for k, v in group.kernel_parts.items() if v
         )
-        parts.append(f"kernel {share(group.kernel_bytes)}" + (f": {detail}" if detail else ""))
-    return "; ".join(parts) if parts else "no memory.stat breakdown"
+        parts.append(f"kernel {share(group.kernel_bytes, detail)}")
+    return ", ".join(parts) if parts else "no memory.stat breakdown"
 
 
 def _looked_at(group: Cgroup, limit: int, working_set: int, percent: float) -> dict[str, JSON]:
     high = group.high.limit_bytes if group.high else None
     text = (
         f"{group.path} ({group.kind.describe()}): working set {_mib(working_set)} = "
-        f"{percent:.1f}% of limit {_mib(limit)}; {breakdown(group, limit)}"
+        f"{percent:.1f}% of limit {_mib(limit)}: {breakdown(group, limit)}"
         + (f"; memory.high {_mib(high)}" if high is not None else "")
         + ("" if group.stat else "; no memory.stat, so the working set is the whole usage")
     )

@@ -39,9 +39,13 @@ def judge_one(check: Check, facts: Facts, params: Mapping[str, ParamValue]) -> O
     return outcome
 
 
-def effective_severity(base: Severity, outcome: Outcome) -> Severity:
-    """The profile's severity, raised (never lowered) by the judge."""
+def effective_severity(base: Severity, outcome: Outcome, from_profile: bool = True) -> Severity:
+    """The profile's severity, raised (never lowered) by the judge. Where no profile set one,
+    the judge may also lower the check's default for a milder finding (a cgroup that hit its
+    limit without an OOM kill)."""
     if outcome.severity and SEVERITY_RANK[outcome.severity] > SEVERITY_RANK[base]:
+        return outcome.severity
+    if outcome.severity and not from_profile:
         return outcome.severity
     return base
 
@@ -56,7 +60,8 @@ def evaluate(
     started = time.perf_counter()
     outcome = judge_one(check, facts, params)
     base: Severity = severity or check.meta.severity
-    sev = effective_severity(base, outcome) if outcome.outcome == "fail" else base
+    fail = outcome.outcome == "fail"
+    sev = effective_severity(base, outcome, severity is not None) if fail else base
     param_json: dict[str, JSON] = {
         k: (list(v) if isinstance(v, list) else v) for k, v in params.items()
     }
