@@ -99,6 +99,11 @@ def judge(facts: Facts, params: Params) -> Outcome:
     quiet = [c.cgroup.path for c in counted if c.cgroup.path not in noted]
     evidence = [_evidence(c) for c in counted if c.cgroup.path in noted]
     evidence.append(ev(f"no events in {len(quiet)} cgroups", paths=quiet))
+    seen = {c.cgroup.path for c in counted}
+    uncounted = [g.path for g in groups if g.path not in seen]
+    if uncounted:
+        why = "no memory.events or memory.oom_control (the v2 root has none)"
+        evidence.append(ev(f"not counted, {why}: {', '.join(uncounted)}", paths=uncounted))
     if problems:
         evidence.append(ev("cannot read: " + "; ".join(problems), problems=problems))
     if any(c.cgroup.version == "v1" and c.oom_kill is None for c in counted):

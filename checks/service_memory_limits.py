@@ -67,7 +67,11 @@ def _locate(facts: Facts, name: str) -> tuple[str, Cgroup | None, str | None, bo
         group = facts.cgroup_by_path(own)
         return unit, group, None if group else f"cgroup {own} was not collected", True
     group = facts.unit_cgroups.get(unit)
-    return unit, group, None, found.running or group is not None
+    why = None
+    if group is None and found.running:
+        pid = found.main[0].pid
+        why = f"its memory cgroup is unknown (/proc/{pid}/cgroup names none; {unit} not found)"
+    return unit, group, why, found.running or group is not None
 
 
 def _settings(facts: Facts, unit: str, limited: bool) -> list[dict[str, JSON]]:
@@ -102,6 +106,9 @@ def judge(facts: Facts, params: Params) -> Outcome:
     services = param_list(params, "services")
     if not services:
         return Outcome.skipped("no services listed (the services param is empty)")
+    hierarchy = facts.memory_hierarchy
+    if hierarchy.problem and not facts.cgroups:
+        return Outcome.skipped(f"no memory limits are possible here: {hierarchy.problem}")
     evidence: list[dict[str, JSON]] = []
     bad: list[str] = []
     unreadable: list[str] = []
@@ -134,7 +141,7 @@ def judge(facts: Facts, params: Params) -> Outcome:
     if not observed:
         return Outcome.skipped(f"not running: {', '.join(absent)}", evidence)
     note = f"; not running: {', '.join(absent)}" if absent else ""
-    version = facts.memory_hierarchy.version
+    version = hierarchy.version
     expected = "memory.max set, memory.high below it" if version == "v2" else "a memory limit"
     if bad:
         return Outcome.failed("; ".join(bad) + note, "; ".join(observed), expected, evidence)

@@ -395,7 +395,11 @@ class CgroupFacts(ServiceFacts, HostFacts, MeminfoFacts, ProcessFacts, SystemdFa
         hierarchy = self.memory_hierarchy
         if hierarchy.root is None or hierarchy.version is None:
             return []
-        root, version = hierarchy.root, hierarchy.version
+        version = hierarchy.version
+        try:  # a snapshot may hold the hierarchy behind a link (memory -> memory,cpu)
+            root = self.snapshot.resolve(hierarchy.root)
+        except Unavailable:
+            root = hierarchy.root
         names = V2_FILES if version == "v2" else V1_FILES
         directories: set[str] = set()
         prefix = root + "/"
@@ -600,6 +604,8 @@ class CgroupFacts(ServiceFacts, HostFacts, MeminfoFacts, ProcessFacts, SystemdFa
             mounts = ()
         if any(m.fstype == "cgroup2" and "memory_localevents" in m.options for m in mounts):
             return False
+        if any(g.events_local is not None for g in groups):
+            return True  # .local came with hierarchical memory.events (5.2, and backports)
         version = self.kernel_version
         if version is not None:
             return version >= (5, 2)

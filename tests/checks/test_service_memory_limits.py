@@ -188,3 +188,25 @@ def test_unreadable_limit_is_an_error() -> None:
     result = run(files, ["nginx"], errors={path: "permission denied"})
     assert result.outcome == "error"
     assert "nginx: permission denied" in result.message
+
+
+def test_host_without_a_memory_controller_skips() -> None:
+    files = {
+        "/proc/mounts": "proc /proc proc rw 0 0\n/dev/sda1 / ext3 rw 0 0\n",
+        **proc(1, "init", 0, ""),
+        **proc(812, "sshd", 1, ""),
+    }
+    result = run(files, ["sshd"])
+    assert result.outcome == "skip"
+    assert "no cgroup file system is mounted" in result.message
+
+
+def test_unknown_memory_cgroup_of_a_running_service_is_an_error() -> None:
+    files = {
+        **v1_host(),
+        **proc(1, "systemd", 0, "1:name=systemd:/init.scope\n"),
+        **proc(812, "sshd", 1, "1:name=systemd:/system.slice/sshd.service\n"),
+    }
+    result = run(files, ["sshd"])
+    assert result.outcome == "error"
+    assert "its memory cgroup is unknown (/proc/812/cgroup names none" in result.message

@@ -427,3 +427,31 @@ def test_v1_stat_helper_matches_parser_expectations() -> None:
     facts = facts_from({**v1_host(), **v1_cgroup("/a", 100, stat=stat_v1(60, 40, 10))})
     group = facts.cgroup_by_path("/a")
     assert group is not None and group.working_set_bytes == 90
+
+
+def test_local_files_anywhere_mean_hierarchical_counts_even_on_an_old_release() -> None:
+    # RHEL 8's 4.18 carries the 5.2 memory.events work: trust the files over the version.
+    files = {
+        **v2_host(release="4.18.0-513.el8.x86_64"),
+        **v2_cgroup("/system.slice", 1 << 30, events_text=events(oom_kill=1)),
+        **v2_cgroup(
+            "/system.slice/app.service",
+            10 * MIB,
+            events_text=events(oom_kill=1),
+            local=events(oom_kill=1),
+        ),
+    }
+    assert _counts(facts_from(files))["/system.slice"] == (0, 0)
+
+
+def test_hierarchy_behind_a_link_in_the_snapshot() -> None:
+    files = {
+        "/proc/mounts": v1_host()["/proc/mounts"],
+        **{
+            k.replace(V1, CG + "/memory,cpu"): v
+            for k, v in v1_cgroup("/app", 10 * MIB, limit=str(64 * MIB)).items()
+        },
+    }
+    facts = facts_from(files, links={V1: "memory,cpu"})
+    app = facts.cgroup_by_path("/app")
+    assert app is not None and app.limit is not None and app.limit.limit_bytes == 64 * MIB
