@@ -98,6 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["critical", "high", "medium", "low"],
         help="lowest severity that makes the run fail (default: the profile's)",
     )
+    run.add_argument(
+        "--baseline",
+        metavar="PREVIOUS.json",
+        help="the previous run's results.json: compare with it (process_memory_growth)",
+    )
+    run.add_argument(
+        "--waivers",
+        metavar="FILE",
+        help="TOML or YAML file of accepted exceptions (check, hosts, reason, approved_by, expires)",
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="only failures and the totals")
     run.add_argument("-v", "--verbose", action="store_true", help="also list passes and skips")
     run.add_argument("--color", choices=["auto", "always", "never"], default="auto")
@@ -208,6 +218,10 @@ def _validate_run(args: argparse.Namespace) -> None:
     profile = load_profiles(args.profile or ["default"], checks)
     profile.narrow(_csv(args.checks), _csv(args.skip_checks))
     parse_targets(args.hosts, args.root)
+    if args.waivers:
+        from memcheck.waivers import load_waivers
+
+        load_waivers(args.waivers)
     for root in args.root:
         if not os.path.exists(root):
             raise ConfigError(root, None, "no such snapshot directory or .tar.gz file")
@@ -215,6 +229,10 @@ def _validate_run(args: argparse.Namespace) -> None:
         raise ConfigError("command line", "--workers", "expected a whole number of 1 or more")
     if args.timeout <= 0:
         raise ConfigError("command line", "--timeout", "expected a number of seconds above 0")
+    if args.baseline:
+        from memcheck.report.json_report import load_results
+
+        load_results(args.baseline)
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -262,6 +280,8 @@ def pytest_argv(args: argparse.Namespace, passthrough: list[str]) -> list[str]:
         ("--memcheck-junit-xml", args.junit_xml),
         ("--memcheck-html", args.html),
         ("--memcheck-json", args.json),
+        ("--memcheck-baseline", args.baseline),
+        ("--memcheck-waivers", args.waivers),
     ):
         if value:
             argv += [flag, value]

@@ -58,6 +58,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--memcheck-fail-on", default=None, choices=["critical", "high", "medium", "low"]
     )
+    group.addoption(
+        "--memcheck-waivers", default=None, metavar="FILE", help="TOML or YAML waiver file"
+    )
     group.addoption("--memcheck-report-dir", default="reports")
     group.addoption("--memcheck-junit-xml", default=None)
     group.addoption("--memcheck-html", default=None)
@@ -65,6 +68,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--memcheck-no-reports", action="store_true", default=False)
     group.addoption("--memcheck-workers", type=int, default=8)
     group.addoption("--memcheck-timeout", type=float, default=30.0)
+    group.addoption(
+        "--memcheck-baseline",
+        default=None,
+        metavar="PREVIOUS.json",
+        help="the previous run's results.json, for checks that compare runs",
+    )
     group.addoption(
         "--memcheck-sample-interval",
         type=float,
@@ -114,12 +123,25 @@ def build_audit(config: pytest.Config) -> Audit:
         value = config.getoption(option, default=None)
         if value:
             backend[key] = value
+    waivers = None
+    if config.getoption("memcheck_waivers"):
+        from memcheck.waivers import WaiverSet, load_waivers
+
+        waivers = WaiverSet(load_waivers(config.getoption("memcheck_waivers")))
+    baseline_path = config.getoption("memcheck_baseline")
+    baseline = None
+    if baseline_path:
+        from memcheck.report.json_report import load_results
+
+        baseline = load_results(baseline_path)
     options = RunOptions(
         workers=max(1, config.getoption("memcheck_workers")),
         timeout=config.getoption("memcheck_timeout"),
         sample_interval=config.getoption("memcheck_sample_interval"),
         backend_options=backend,
         command=list(COMMAND_LINE or ["pytest", *config.invocation_params.args]),
+        baseline=baseline,
+        waivers=waivers,
     )
     return Audit(profile, checks, parse_targets(list(hosts), list(roots)), options)
 

@@ -22,6 +22,7 @@ from memcheck.profile import EffectiveProfile
 from memcheck.registry import Check
 from memcheck.results import CheckResult, HostResult, RunResult
 from memcheck.snapshot import Snapshot
+from memcheck.waivers import WaiverSet
 
 
 def utc_now() -> str:
@@ -81,6 +82,9 @@ class RunOptions:
     sample_interval: float = 1.0
     backend_options: dict[str, object] = field(default_factory=dict)
     command: list[str] = field(default_factory=list)
+    # The previous run's results (`--baseline`), for checks that compare runs.
+    baseline: RunResult | None = None
+    waivers: WaiverSet | None = None
 
 
 class Audit:
@@ -140,7 +144,7 @@ class Audit:
         selection = {c.id: self.profile.params.get(c.id, c.meta.defaults()) for c in self.selected}
         for host in hosts:
             if host.snapshot is not None:
-                host.facts = Facts(host.snapshot, selection)
+                host.facts = Facts(host.snapshot, selection, self.options.baseline)
         self.hosts = hosts
         return hosts
 
@@ -157,6 +161,8 @@ class Audit:
         else:
             params = self.profile.params.get(check_id, check.meta.defaults())
             result = evaluate(check, host.facts, params, severity)
+        if self.options.waivers is not None:
+            self.options.waivers.apply(self.host_name(host_index), result)
         self.results[key] = result
         return result
 
@@ -166,14 +172,20 @@ class Audit:
                 self.evaluate(index, check.id)
 
     # -- summary ------------------------------------------------------------------------
-    def host_results(self) -> list[HostResult]:
+    def host_name(self, index: int) -> str:
+        """The host's name in reports; made unique with the target when two hosts share one."""
         hosts = self.gather()
         names = [_host_name(h) for h in hosts]
+        name = names[index]
+        if names.count(name) > 1:
+            name = f"{name} ({hosts[index].target.label})"
+        return name
+
+    def host_results(self) -> list[HostResult]:
+        hosts = self.gather()
         out = []
         for index, host in enumerate(hosts):
-            name = names[index]
-            if names.count(name) > 1:
-                name = f"{name} ({host.target.label})"
+            name = self.host_name(index)
             facts = host.facts
             info = host.snapshot.info if host.snapshot else None
             out.append(
@@ -211,6 +223,8 @@ class Audit:
             conflicts=[dict(c) for c in self.profile.conflicts],
             hosts=self.host_results(),
         )
+        if self.options.waivers is not None:
+            self.options.waivers.record(run)
         run.exit_code = run.compute_exit_code()
         return run
 

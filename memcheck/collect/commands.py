@@ -47,6 +47,14 @@ COMMANDS: dict[str, HostCommand] = {
             "device or a socket.",
         ),
         _external(
+            "head",
+            ("head -n LINES -- PATH",),
+            "Opens one regular file for reading (O_RDONLY) and copies its first LINES lines "
+            "to standard output, for reads that ask for the start of a long file only "
+            "(`PATTERN#head=N`, e.g. /proc/<pid>/numa_maps). Like `cat`, only called after "
+            "`test -f` showed a regular file.",
+        ),
+        _external(
             "readlink",
             ("readlink -- PATH",),
             "Reads the target of a symbolic link (readlink(2)); follows nothing, writes nothing.",

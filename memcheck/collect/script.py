@@ -22,6 +22,12 @@ survives: NULs, `\\r`, invalid UTF-8, a missing final newline. Records:
     error <text>         (after file/link/target/dir: what the command printed on stderr)
     warn <text>          (after a kernel log command that worked but complained)
 
+Partial reads. A pattern may end in `#head=N` (`/proc/[0-9]*/numa_maps#head=64`): every
+file it matches is read with `head -n N` instead of `cat`, and the snapshot keeps those first
+N lines as the file's content. It is for files that are long and whose beginning is all a
+check needs (a database's numa_maps runs to thousands of lines, and the kernel walks the page
+tables for every line it prints). A whole read of the same path wins over a partial one.
+
 The script writes nothing on the host: no temporary files, no redirection except to
 /dev/null and between its own file descriptors. Every command it runs is listed in
 `memcheck.collect.commands`.
@@ -75,6 +81,8 @@ BASE_READS: tuple[str, ...] = (
 TRUNCATED = "not collected: the output ended early (connection dropped or time limit reached)"
 
 _NONCE = re.compile(r"[A-Za-z0-9]{16,128}")
+HEAD_OPTION = "#head="
+_HEAD = re.compile(r"#head=([1-9][0-9]{0,5})")
 _DATE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 _BRACES = re.compile(r"\{([^{}]*)\}")
 
@@ -98,13 +106,39 @@ def expand_braces(pattern: str) -> list[str]:
     return out
 
 
+def split_read(spec: str) -> tuple[str, int | None]:
+    """`/proc/[0-9]*/numa_maps#head=64` -> (`/proc/[0-9]*/numa_maps`, 64); whole reads give None.
+
+    Raises ValueError for a `#head=` option that is not a line count from 1 to 999999.
+    """
+    at = spec.rfind(HEAD_OPTION)
+    if at < 0:
+        return spec, None
+    match = _HEAD.fullmatch(spec[at:])
+    if match is None:
+        raise ValueError(f"read pattern {spec!r}: '#head=' takes a line count from 1 to 999999")
+    return spec[:at], int(match.group(1))
+
+
 def normalise_reads(reads: Iterable[str]) -> list[str]:
-    """The base set plus `reads`, braces expanded, checked, without duplicates, in order."""
+    """The base set plus `reads`, braces expanded, checked, without duplicates, in order.
+
+    Where one pattern is asked for whole and in part (`#head=N`), only the whole read stays;
+    where it is asked for in several parts, the longest.
+    """
     seen: dict[str, None] = {}
     for raw in (*BASE_READS, *reads):
         for pattern in expand_braces(raw):
             seen[_check_pattern(pattern)] = None
-    return list(seen)
+    wanted: dict[str, int | None] = {}  # path -> line count, None for a whole read
+    for spec in seen:
+        path, lines = split_read(spec)
+        before = wanted.get(path, lines)
+        if path in wanted and (before is None or lines is None):
+            wanted[path] = None
+        else:
+            wanted[path] = max(before or 0, lines or 0) or None
+    return [path if n is None else f"{path}{HEAD_OPTION}{n}" for path, n in wanted.items()]
 
 
 def split_named_tree(pattern: str) -> tuple[str, str] | None:
@@ -119,7 +153,17 @@ def split_named_tree(pattern: str) -> tuple[str, str] | None:
     return top, name
 
 
-def _check_pattern(pattern: str) -> str:
+def _check_pattern(spec: str) -> str:
+    pattern, lines = split_read(spec)
+    if lines is not None and (
+        pattern.endswith("/**") or pattern in PSEUDO_READS or split_named_tree(pattern)
+    ):
+        raise ValueError(f"read pattern {spec!r}: '#head=' applies to files and globs only")
+    _check_path(pattern)
+    return spec
+
+
+def _check_path(pattern: str) -> str:
     try:
         quote(pattern)
     except QuotingError as exc:
@@ -191,7 +235,8 @@ def build_script(
     half = len(nonce) // 2
     lines = [
         "LC_ALL=C; export LC_ALL",
-        f"a={quote(nonce[:half])}; b={quote(nonce[half:])}; P={quote(prefix)}",
+        # H: the line count of a partial read (empty: read whole files); never inherited.
+        f"a={quote(nonce[:half])}; b={quote(nonce[half:])}; P={quote(prefix)}; H=",
         *_FUNCTIONS,
         _never_read_function(),
         # The plan (every pattern this run reads) travels in the first record, so output cut
@@ -255,8 +300,12 @@ def _sleep_lines(interval: float) -> list[str]:
     return [f"sleep {text} 2>/dev/null || sleep {whole}"]
 
 
-def _read_lines(pattern: str) -> list[str]:
-    head = [f"d read {quote(pattern)}"]
+def _read_lines(spec: str) -> list[str]:
+    pattern, lines = split_read(spec)
+    head = [f"d read {quote(spec)}"]
+    if lines is not None:
+        head.append(f"H={quote(str(lines))}")
+    tail = ["H=", "m done"] if lines is not None else ["m done"]
     if pattern.endswith("/**"):
         top = pattern[:-3]
         if is_glob(top):
@@ -275,7 +324,7 @@ def _read_lines(pattern: str) -> list[str]:
         ]
     else:
         body = [f'one "$P"{quote(pattern)}']
-    return [*head, *body, "m done"]
+    return [*head, *body, *tail]
 
 
 def _named_tree_lines(top: str, patterns: list[str]) -> list[str]:
@@ -308,11 +357,16 @@ _FUNCTIONS: tuple[str, ...] = (
     # m TAG: a separator line; d TAG DATA: a record with data.
     'm() { printf \'\\n:MEMCHECK:%s%s:%s\\n\' "$a" "$b" "$1"; }',
     'd() { m "$1"; printf \'%s\' "$2"; }',
-    # c PATH: the file's bytes to stdout, cat's complaint (if any) as an error record. cat
-    # runs straight from this shell (one fork, which bash's command substitution would double
-    # on hosts with many cgroup files); only when it fails is it asked again, output thrown
-    # away, for the reason.
-    'c() { cat -- "$1" 2>/dev/null || { r=$(cat -- "$1" 2>&1 >/dev/null); d error "${r:-read failed}"; }; }',
+    # c PATH: the file's bytes to stdout (its first $H lines when H is set), the reader's
+    # complaint (if any) as an error record. The reader runs straight from this shell (one
+    # fork, which bash's command substitution would double on hosts with many cgroup
+    # files); only when it fails is it asked again, output thrown away, for the reason.
+    "c() {",
+    '  if [ -n "$H" ]; then head -n "$H" -- "$1" 2>/dev/null'
+    ' || { r=$(head -n "$H" -- "$1" 2>&1 >/dev/null); d error "${r:-read failed}"; }',
+    '  else cat -- "$1" 2>/dev/null'
+    ' || { r=$(cat -- "$1" 2>&1 >/dev/null); d error "${r:-read failed}"; }; fi',
+    "}",
     # one PATH [g|t]: record one path. g = from a glob (vanished = gone), t = inside a tree
     # (links are recorded, never followed; vanished = gone).
     "one() {",
@@ -488,8 +542,9 @@ def parse_output(stdout: bytes, nonce: str, source: str, version: str) -> Snapsh
             files[real] = entry.follow
     if not ended:
         for wanted in plan:
-            if wanted not in done and wanted not in files and wanted not in errors:
-                errors[wanted] = TRUNCATED
+            path = wanted.partition(HEAD_OPTION)[0]
+            if wanted not in done and path not in files and path not in errors:
+                errors[path] = TRUNCATED
 
     info = HostInfo(
         hostname=_hostname(files, source),

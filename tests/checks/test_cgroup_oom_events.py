@@ -101,8 +101,8 @@ def test_limit_hits_without_kills_fail_medium() -> None:
     assert result.severity == "medium"
     assert result.observed == 12
     assert "memory.max reached 12 times" in result.message
-    # A profile that sets the check's severity keeps it: the judge only raises that.
-    assert run(files, severity="high").severity == "high"
+    # A profile that sets its own severity for the check keeps it: the judge only raises that.
+    assert run(files, severity="critical").severity == "critical"
 
 
 def test_v1_oom_kill_in_a_docker_container() -> None:
