@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from memcheck.facts import Facts
 from memcheck.facts.cgroup import CONTROL_READS, Cgroup, setting_origin
 from memcheck.facts.services import SERVICE_READS
@@ -51,8 +53,15 @@ META = CheckMeta(
 )
 
 
-def _locate(facts: Facts, name: str) -> tuple[str, Cgroup | None, str | None, bool]:
-    """(unit, its memory cgroup, why none, running) for a listed service."""
+class Located(NamedTuple):
+    unit: str
+    group: Cgroup | None
+    running: bool
+    why: str = ""  # why there is no group
+    unlimited: bool = False  # no group because the service has no memory cgroup of its own
+
+
+def _locate(facts: Facts, name: str) -> Located:
     service = name[: -len(".service")] if name.endswith(".service") else name
     found = facts.service_processes(service)
     unit = found.unit or service + ".service"
@@ -62,16 +71,17 @@ def _locate(facts: Facts, name: str) -> tuple[str, Cgroup | None, str | None, bo
             continue
         parts = path.split("/")
         if unit not in parts:  # v1 without MemoryAccounting: charged to a parent group
-            return unit, None, f"runs in memory cgroup {path}, none of its own: no limit", True
+            why = f"runs in memory cgroup {path}, none of its own: no limit"
+            return Located(unit, None, True, why, unlimited=True)
         own = "/".join(parts[: parts.index(unit) + 1])
         group = facts.cgroup_by_path(own)
-        return unit, group, None if group else f"cgroup {own} was not collected", True
+        return Located(unit, group, True, "" if group else f"cgroup {own} was not collected")
     group = facts.unit_cgroups.get(unit)
-    why = None
     if group is None and found.running:
         pid = found.main[0].pid
         why = f"its memory cgroup is unknown (/proc/{pid}/cgroup names none; {unit} not found)"
-    return unit, group, why, found.running or group is not None
+        return Located(unit, None, True, why)
+    return Located(unit, group, found.running or group is not None)
 
 
 def _settings(facts: Facts, unit: str, limited: bool) -> list[dict[str, JSON]]:
@@ -115,14 +125,15 @@ def judge(facts: Facts, params: Params) -> Outcome:
     observed: list[str] = []
     absent: list[str] = []
     for name in services:
-        unit, group, why, running = _locate(facts, name)
-        if not running:
+        found = _locate(facts, name)
+        unit, group = found.unit, found.group
+        if not found.running:
             absent.append(name)
             continue
         if group is None:
-            (bad if why and "none of its own" in why else unreadable).append(f"{name}: {why}")
+            (bad if found.unlimited else unreadable).append(f"{name}: {found.why}")
             observed.append(f"{name}: no cgroup")
-            evidence += [ev(f"{name} ({unit}): {why}"), *_settings(facts, unit, False)]
+            evidence += [ev(f"{name} ({unit}): {found.why}"), *_settings(facts, unit, False)]
             continue
         wrong, unknown = _verdict(group)
         raw = group.limit.raw if group.limit else "unread"

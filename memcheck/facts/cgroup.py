@@ -606,7 +606,7 @@ class CgroupFacts(ServiceFacts, HostFacts, MeminfoFacts, ProcessFacts, SystemdFa
             return False
         if any(g.events_local is not None for g in groups):
             return True  # .local came with hierarchical memory.events (5.2, and backports)
-        version = self.kernel_version
+        version = self._release()
         if version is not None:
             return version >= (5, 2)
         # Unknown kernel: hierarchical counts never fall below the sum of their children's.
@@ -620,6 +620,18 @@ class CgroupFacts(ServiceFacts, HostFacts, MeminfoFacts, ProcessFacts, SystemdFa
                 if own < sum((k.events.get(key) or 0) for k in kids if k.events):
                     return False
         return True
+
+    def _release(self) -> tuple[int, int] | None:
+        """(major, minor) from osrelease, else from `/proc/version` (`Linux version 5.15.0-...`)."""
+        try:
+            found = self.kernel_version
+            if found is not None:
+                return found
+            text = self.optional_text("/proc/version") or ""
+        except Unavailable:
+            return None
+        match = re.search(r"Linux version (\d+)\.(\d+)", text)
+        return (int(match.group(1)), int(match.group(2))) if match else None
 
     # -- systemd settings ----------------------------------------------------------------
     def unit_memory_settings(self, unit: str) -> UnitMemorySettings:

@@ -455,3 +455,15 @@ def test_hierarchy_behind_a_link_in_the_snapshot() -> None:
     facts = facts_from(files, links={V1: "memory,cpu"})
     app = facts.cgroup_by_path("/app")
     assert app is not None and app.limit is not None and app.limit.limit_bytes == 64 * MIB
+
+
+def test_kernel_version_from_proc_version_when_osrelease_is_missing() -> None:
+    files = {
+        **v2_host(),
+        "/proc/version": "Linux version 4.19.0-27-amd64 (debian-kernel@lists.debian.org) "
+        "(gcc version 8.3.0 (Debian 8.3.0-6)) #1 SMP Debian 4.19.316-1 (2024-06-25)\n",
+        **v2_cgroup("/system.slice", 1 << 30, events_text=events(oom_kill=1)),
+        **v2_cgroup("/system.slice/app.service", 10 * MIB, events_text=events(oom_kill=1)),
+    }
+    del files["/proc/sys/kernel/osrelease"]
+    assert _counts(facts_from(files))["/system.slice"] == (1, 0)  # 4.19: counts are local
