@@ -114,6 +114,13 @@ COMMANDS: dict[str, HostCommand] = {
         _builtin("exec", ("exec sh -c SCRIPT sh",), "Replaces the wrapper shell; no file."),
         _builtin("return", ("return 0",), "Leaves a shell function; no system call."),
         _builtin(":", (":",), "The null command: does nothing at all."),
+        _builtin(
+            "read",
+            ("read -r LINE < PATH",),
+            "Reads small per-process text files line by line from an already opened file "
+            "(read(2) only), so thousands of them cost no fork.",
+        ),
+        _builtin("break", ("break",), "Leaves the line loop after the first N lines."),
     )
 }
 """Every command the collection script may run, by the word that invokes it."""

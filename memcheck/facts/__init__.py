@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from memcheck.facts.base import FactsBase, cached
+from memcheck.facts.cgroup import CgroupFacts
 from memcheck.facts.host import HostFacts
 from memcheck.facts.kernel_log import KernelLogFacts
 from memcheck.facts.meminfo import MeminfoFacts
@@ -30,6 +31,7 @@ class Facts(
     VmFacts,
     ThpFacts,
     ScheduleFacts,
+    CgroupFacts,
     ServiceFacts,
     NumaFacts,
     HostFacts,
