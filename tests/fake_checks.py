@@ -1,17 +1,16 @@
 """A registry of stand-in checks with exactly the ids and params of the catalogue.
 
-The built-in profiles name every catalogue check; tests of profiles, conflicts and `auto`
-use these stand-ins so that they do not depend on which check modules exist yet. Each
-stand-in passes with a message naming itself, so a run shows which checks ran where.
+Tests of profiles, conflicts and `auto` use these stand-ins so that what they assert depends
+on the profiles alone, not on what the real checks find; every stand-in passes.
+`tests/test_profile.py` asserts that they declare what the real checks declare.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from memcheck.model import CheckMeta, Outcome, Param, Params
-from memcheck.registry import Check, builtin_checks
+from memcheck.registry import Check
 
 THP_MODES = ("always", "madvise", "never")
 DEFRAG_MODES = ("always", "defer", "defer+madvise", "madvise", "never")
@@ -146,39 +145,3 @@ def fake_check(check_id: str, params: dict[str, Param]) -> Check:
 
 def fake_checks() -> dict[str, Check]:
     return {cid: fake_check(cid, params) for cid, params in FAKE_PARAMS.items()}
-
-
-def missing_real_checks() -> list[str]:
-    """Catalogue ids that the real registry does not hold yet."""
-    return sorted(set(FAKE_PARAMS) - set(builtin_checks()))
-
-
-def write_stand_in_modules(directory: Path, ids: list[str]) -> Path:
-    """Check modules for `ids` (a user check directory) until the real modules exist.
-
-    Each declares the catalogue's params and skips, saying it is a stand-in; a run with this
-    directory as --check-dir loads the built-in profiles however far the registry has come.
-    """
-    directory.mkdir(parents=True, exist_ok=True)
-    for check_id in ids:
-        params = ", ".join(
-            f"{name!r}: Param({p.default!r}, {p.doc!r}, {p.kind!r}, {p.choices!r})"
-            for name, p in FAKE_PARAMS[check_id].items()
-        )
-        (directory / f"{check_id}.py").write_text(
-            "from memcheck.model import CheckMeta, Outcome, Param\n\n"
-            "META = CheckMeta(\n"
-            f"    id={check_id!r},\n"
-            f"    title='stand-in for {check_id}',\n"
-            f"    area={FAKE_AREA.get(check_id, 'sysctl')!r},\n"
-            f"    severity={FAKE_SEVERITY.get(check_id, 'high')!r},\n"
-            "    rationale='test',\n"
-            "    remediation='test',\n"
-            "    references=(),\n"
-            "    reads=(),\n"
-            f"    params={{{params}}},\n"
-            ")\n\n\n"
-            "def judge(facts, params):\n"
-            "    return Outcome.skipped('stand-in: the check module is not written yet')\n"
-        )
-    return directory

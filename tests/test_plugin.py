@@ -50,16 +50,11 @@ def test_plugin_bad_profile_is_a_usage_error(pytester: pytest.Pytester) -> None:
 
 def test_auto_generates_each_hosts_own_items(pytester: pytest.Pytester, tmp_path: Path) -> None:
     from tests.auto_trees import kubernetes_node, redis_and_postgres, write_tree
-    from tests.fake_checks import missing_real_checks, write_stand_in_modules
 
     mixed = write_tree(tmp_path / "mixed", "db-mixed", redis_and_postgres())
     node = write_tree(tmp_path / "node", "node-1", kubernetes_node())
     args = ["--memcheck-profile", "auto", "--memcheck-root", str(mixed)]
     args += ["--memcheck-root", str(node), "--memcheck-report-dir", str(tmp_path / "r")]
-    missing = missing_real_checks()
-    if missing:
-        stand_ins = write_stand_in_modules(tmp_path / "stand-ins", missing)
-        args += ["--memcheck-check-dir", str(stand_ins)]
     result = pytester.runpytest_subprocess(*args, "-p", "no:cacheprovider", "--co", "-q")
     data_items = [line for line in result.stdout.lines if "::test_check[" in line]
     mixed_items = {i.split("[", 1)[1].split("[")[0] for i in data_items if str(mixed) in i}
