@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import pytest
 
 from memcheck.detect import (
@@ -17,7 +19,8 @@ from memcheck.facts.processes import Process
 from memcheck.parse.proc_pid import parse_status
 from tests.snapshots import facts_from
 
-P = tuple[int, str | None, str | None, int]  # pid, comm, cmdline (NUL-free, spaces), ppid
+# pid, comm, cmdline (arguments separated by spaces), ppid; Optional: this runs on Python 3.9.
+P = tuple[int, Optional[str], Optional[str], int]
 
 
 def procs(*rows: P) -> list[Process]:
