@@ -73,7 +73,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--memcheck-baseline",
         default=None,
         metavar="PREVIOUS.json",
-        help="the previous run's results.json, for checks that compare runs",
+        help="the previous run's results.json: findings are marked new, still failing or "
+        "fixed against it, and checks that compare runs use it",
     )
     group.addoption(
         "--memcheck-sample-interval",
@@ -141,6 +142,7 @@ def build_audit(config: pytest.Config) -> Audit:
         backend_options=backend,
         command=list(COMMAND_LINE or ["pytest", *config.invocation_params.args]),
         baseline=baseline,
+        baseline_path=baseline_path or None,
         waivers=waivers,
     )
     return Audit(profile, checks, parse_targets(list(hosts), list(roots)), options, plan)

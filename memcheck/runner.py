@@ -131,6 +131,7 @@ class RunOptions:
     command: list[str] = field(default_factory=list)
     # The previous run's results (`--baseline`), for checks that compare runs.
     baseline: RunResult | None = None
+    baseline_path: str | None = None
     waivers: WaiverSet | None = None
 
 
@@ -332,6 +333,10 @@ class Audit:
         )
         if self.options.waivers is not None:
             self.options.waivers.record(run)
+        if self.options.baseline is not None:
+            from memcheck.changes import compare
+
+            run.changes = compare(run, self.options.baseline, self.options.baseline_path)
         run.exit_code = run.compute_exit_code()
         return run
 
