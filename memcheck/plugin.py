@@ -143,6 +143,7 @@ def build_audit(config: pytest.Config) -> Audit:
         command=list(COMMAND_LINE or ["pytest", *config.invocation_params.args]),
         baseline=baseline,
         baseline_path=baseline_path or None,
+        progress=True,
         waivers=waivers,
     )
     return Audit(profile, checks, parse_targets(list(hosts), list(roots)), options, plan)
@@ -195,6 +196,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if audit is None:
         metafunc.parametrize("memcheck_case", [], ids=[])
         return
+    _gather(metafunc.config, audit)
     params, ids = [], []
     # With `--profile auto` each host's checks depend on what runs on it: this collects every
     # host now, during collection, so that the items are that host's checks.
@@ -205,10 +207,24 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("memcheck_case", params, ids=ids, indirect=True)
 
 
+def _gather(config: pytest.Config, audit: Audit) -> None:
+    """Collect every host once, with output capture suspended so that the progress line
+    reaches the terminal."""
+    if audit.hosts is not None:
+        return
+    capman = config.pluginmanager.getplugin("capturemanager")
+    if capman is None:
+        audit.gather()
+        return
+    with capman.global_and_fixture_disabled():
+        audit.gather()
+
+
 @pytest.fixture
 def memcheck_case(request: pytest.FixtureRequest) -> Case:
     audit: Audit = request.config.stash[AUDIT_KEY]
     index, check_id = request.param
+    _gather(request.config, audit)
     case = Case(audit, index, check_id)
     result = case.result()  # collects every host on first use
     if result.outcome == "error":
