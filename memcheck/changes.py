@@ -78,7 +78,7 @@ def _finding(
 def compare(
     run: RunResult, baseline: RunResult, baseline_path: str | None = None
 ) -> dict[str, Any]:
-    """Mark every verdict of `run` with its change and return the run's `changes` summary.
+    """Mark every verdict of `run` with its change; set and return `run.changes`.
 
     The summary: `baseline` (path, started_at, finished_at), `new`, `fixed`, `still_failing`
     (one entry per finding: host, check, severity, outcome, was, observed, expected),
@@ -127,6 +127,7 @@ def compare(
                         "text": kill.get("text", ""),
                     }
                 )
+    run.changes = summary
     return summary
 
 
