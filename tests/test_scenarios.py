@@ -112,3 +112,50 @@ def test_hostile_scenario_keeps_every_other_check(tmp_path: Path) -> None:
     html = written["html"].read_text()
     assert "<script>alert(" not in html
     assert "&lt;script&gt;alert(" in html
+
+
+def test_every_profile_has_a_compliant_and_a_failing_host() -> None:
+    """Each built-in profile judges at least one host tuned to it (no fail, no error) and one
+    stock host that fails it."""
+    compliant: set[str] = set()
+    failing: set[str] = set()
+    for scenario in SCENARIOS:
+        for spec in runs_of(json.loads((HOSTS / scenario / "expected.json").read_text())):
+            if spec["profiles"] == ["auto"] or len(spec["profiles"]) != 1:
+                continue
+            outcomes = set(spec["outcomes"].values())
+            if not outcomes & {"fail", "error"}:
+                compliant.update(spec["profiles"])
+            if "fail" in outcomes:
+                failing.update(spec["profiles"])
+    profiles = {p.stem for p in (Path(__file__).parents[1] / "profiles").glob("*.toml")}
+    assert len(profiles) >= 11
+    assert profiles - compliant == set()
+    assert profiles - failing == set()
+
+
+def test_auto_on_redis_and_postgres_reports_the_overcommit_conflict() -> None:
+    run = audit("redis-and-postgres", ["auto"])
+    host = run.hosts[0]
+    assert host.profiles == ["postgres", "redis"]
+    conflict = next(c for c in host.conflicts if c["check"] == "overcommit_memory")
+    assert conflict["param"] == "allowed"
+    overcommit = next(r for r in host.results if r.check == "overcommit_memory")
+    # The host follows PostgreSQL (mode 2); the merged profile asks for Redis's mode 1.
+    assert overcommit.outcome == "fail" and overcommit.observed == 2
+
+
+def test_pod_oom_is_counted_once_where_the_limit_was_hit() -> None:
+    run = audit("kubernetes-pod-oom-cgroup-v2", ["kubernetes-node"])
+    results = {r.check: r for r in run.hosts[0].results}
+    assert results["cgroup_oom_events"].observed == 1
+    assert "cri-containerd-" in results["cgroup_oom_events"].message
+    kill = next(e for e in results["oom_kills"].evidence if "pid" in e)
+    assert kill["constraint"] == "memcg" and str(kill["memcg"]).endswith(".scope")
+
+
+def test_swap_storm_names_the_swapped_processes() -> None:
+    run = audit("swap-storm", ["default"])
+    swap = next(r for r in run.hosts[0].results if r.check == "swap_activity")
+    assert swap.severity == "high" and swap.observed == 2875 + 3142
+    assert [e["name"] for e in swap.evidence if "pid" in e] == ["java", "python3", "node"]
