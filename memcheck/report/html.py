@@ -209,16 +209,18 @@ def cgroup_bars(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             kernel = min(_number(item.get("kernel_bytes")) or 0.0, working)
             high = _number(item.get("high_bytes"))
             percent = working / limit * 100
+            scale = max(limit, working)  # a working set above its limit still shows whole
             bars.append(
                 {
                     "path": str(item.get("path") or item.get("source") or "?"),
                     "kind": str(item.get("kind") or ""),
-                    "width": _share(working, limit),
-                    "kernel_x": _share(working - kernel, limit),
+                    "width": _share(working, scale),
+                    "kernel_x": _share(working - kernel, scale),
                     "kernel_width": round(
-                        _share(working, limit) - _share(working - kernel, limit), 1
+                        _share(working, scale) - _share(working - kernel, scale), 1
                     ),
-                    "high_x": _share(high, limit) if high is not None and high < limit else None,
+                    "high_x": _share(high, scale) if high is not None and high < limit else None,
+                    "limit_x": _share(limit, scale) if working > limit else None,
                     "over": percent > 100,
                     "percent": f"{percent:.1f}%",
                     "text": f"working set {_mib_text(working)} of limit {_mib_text(limit)}"

@@ -104,10 +104,16 @@ def web_host() -> HostResult:
                 message="2 OOM kills in the last 24 h",
                 evidence=[
                     _oom(4242, "java", "2026-11-20T10:01:02+00:00", 1900 * MIB, "/app", 17),
-                    _oom(977, f"{SCRIPT}{CONTROL}", "2026-11-20T11:12:13+00:00", 80 * MIB,
-                         f"/system.slice/{IMG}.service", 40),
+                    _oom(
+                        977,
+                        f"{SCRIPT}{CONTROL}",
+                        "2026-11-20T11:12:13+00:00",
+                        80 * MIB,
+                        f"/system.slice/{IMG}.service",
+                        40,
+                    ),
                 ],
-            ),  # fmt: skip
+            ),
             result(
                 "cgroup_memory_headroom",
                 "fail",
