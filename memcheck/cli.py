@@ -102,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--baseline",
         metavar="PREVIOUS.json",
-        help="the previous run's results.json: compare with it (process_memory_growth)",
+        help="the previous run's results.json: mark findings new, still failing or fixed "
+        "and list OOM kills new since then (process_memory_growth also compares with it)",
     )
     run.add_argument(
         "--waivers",

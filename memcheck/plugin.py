@@ -73,7 +73,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--memcheck-baseline",
         default=None,
         metavar="PREVIOUS.json",
-        help="the previous run's results.json, for checks that compare runs",
+        help="the previous run's results.json: findings are marked new, still failing or "
+        "fixed against it, and checks that compare runs use it",
     )
     group.addoption(
         "--memcheck-sample-interval",
@@ -141,6 +142,8 @@ def build_audit(config: pytest.Config) -> Audit:
         backend_options=backend,
         command=list(COMMAND_LINE or ["pytest", *config.invocation_params.args]),
         baseline=baseline,
+        baseline_path=baseline_path or None,
+        progress=True,
         waivers=waivers,
     )
     return Audit(profile, checks, parse_targets(list(hosts), list(roots)), options, plan)
@@ -193,6 +196,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if audit is None:
         metafunc.parametrize("memcheck_case", [], ids=[])
         return
+    _gather(metafunc.config, audit)
     params, ids = [], []
     # With `--profile auto` each host's checks depend on what runs on it: this collects every
     # host now, during collection, so that the items are that host's checks.
@@ -203,10 +207,24 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("memcheck_case", params, ids=ids, indirect=True)
 
 
+def _gather(config: pytest.Config, audit: Audit) -> None:
+    """Collect every host once, with output capture suspended so that the progress line
+    reaches the terminal."""
+    if audit.hosts is not None:
+        return
+    capman = config.pluginmanager.getplugin("capturemanager")
+    if capman is None:
+        audit.gather()
+        return
+    with capman.global_and_fixture_disabled():
+        audit.gather()
+
+
 @pytest.fixture
 def memcheck_case(request: pytest.FixtureRequest) -> Case:
     audit: Audit = request.config.stash[AUDIT_KEY]
     index, check_id = request.param
+    _gather(request.config, audit)
     case = Case(audit, index, check_id)
     result = case.result()  # collects every host on first use
     if result.outcome == "error":

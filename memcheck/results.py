@@ -31,6 +31,8 @@ class CheckResult:
     params: dict[str, JSON] = field(default_factory=dict)
     waiver: dict[str, JSON] | None = None
     duration_seconds: float = 0.0
+    # Against `--baseline` (memcheck.changes): "new", "still-failing", "fixed" or None.
+    change: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CheckResult:
@@ -92,6 +94,8 @@ class RunResult:
     conflicts: list[dict[str, JSON]] = field(default_factory=list)
     waivers_expired: list[dict[str, JSON]] = field(default_factory=list)
     waivers_unused: list[dict[str, JSON]] = field(default_factory=list)
+    # What changed since `--baseline` (memcheck.changes.compare); None without a baseline.
+    changes: dict[str, Any] | None = None
     hosts: list[HostResult] = field(default_factory=list)
     exit_code: int = 0
 

@@ -9,11 +9,13 @@ import getpass
 import json
 import os
 import socket
+import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 from memcheck import __version__
 from memcheck.detect import DETECT_READS, PROFILE_ORDER, Detection, detect
@@ -132,7 +134,44 @@ class RunOptions:
     command: list[str] = field(default_factory=list)
     # The previous run's results (`--baseline`), for checks that compare runs.
     baseline: RunResult | None = None
+    baseline_path: str | None = None
     waivers: WaiverSet | None = None
+    # Show `collected 3/50 hosts` on stderr while hosts are collected (only on a terminal).
+    progress: bool = False
+
+
+class ProgressLine:
+    """`collected 3/50 hosts (1 failed)`, rewritten in place with \\r on a terminal.
+
+    Silent unless `stream` is a terminal and more than one host is collected; called from the
+    collector's worker threads.
+    """
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total = total
+        self.stream = stream
+        self.done = 0
+        self.failed = 0
+        self.lock = threading.Lock()
+        isatty = getattr(stream, "isatty", None)
+        self.active = total > 1 and callable(isatty) and bool(isatty())
+
+    def text(self) -> str:
+        failed = f" ({self.failed} failed)" if self.failed else ""
+        return f"collected {self.done}/{self.total} hosts{failed}"
+
+    def __call__(self, url: str, ok: bool) -> None:
+        with self.lock:
+            self.done += 1
+            self.failed += 0 if ok else 1
+            if self.active:
+                self.stream.write("\r" + self.text() + "\x1b[K")
+                self.stream.flush()
+
+    def close(self) -> None:
+        if self.active and self.done:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 class Audit:
@@ -186,6 +225,7 @@ class Audit:
 
             reads = self.plan.reads() if self.plan else reads_for(self.selected)
             started = time.perf_counter()
+            progress = ProgressLine(len(live), sys.stderr) if self.options.progress else None
             outcomes = collect_many(
                 [h.target.spec for h in live],
                 reads,
@@ -193,7 +233,10 @@ class Audit:
                 timeout=self.options.timeout,
                 sample_interval=self.options.sample_interval,
                 backend_options=self.options.backend_options,
+                progress=progress,
             )
+            if progress is not None:
+                progress.close()
             elapsed = time.perf_counter() - started
             for host, (_, got) in zip(live, outcomes):
                 if isinstance(got, Snapshot):
@@ -334,6 +377,10 @@ class Audit:
         )
         if self.options.waivers is not None:
             self.options.waivers.record(run)
+        if self.options.baseline is not None:
+            from memcheck.changes import compare
+
+            run.changes = compare(run, self.options.baseline, self.options.baseline_path)
         run.exit_code = run.compute_exit_code()
         return run
 

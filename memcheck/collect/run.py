@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import secrets
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -134,17 +134,20 @@ def collect_many(
     timeout: float = 30,
     sample_interval: float = 1.0,
     backend_options: Mapping[str, Any] | None = None,
+    progress: Callable[[str, bool], None] | None = None,
 ) -> list[tuple[str, Snapshot | CollectError]]:
     """Collect hosts concurrently in threads; results in the order of `urls`.
 
     A host that fails gives its `CollectError` in place of a snapshot; the others go on.
+    `progress(url, ok)` is called (from the worker thread) as each host finishes.
     """
     targets = list(urls)
     wanted = list(reads)
 
     def one(url: str) -> Snapshot | CollectError:
+        got: Snapshot | CollectError
         try:
-            return collect_host(
+            got = collect_host(
                 url,
                 wanted,
                 timeout=timeout,
@@ -152,7 +155,10 @@ def collect_many(
                 backend_options=backend_options,
             )
         except CollectError as exc:
-            return exc
+            got = exc
+        if progress is not None:
+            progress(url, isinstance(got, Snapshot))
+        return got
 
     if not targets:
         return []

@@ -19,6 +19,7 @@ from typing import Any
 
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
+from memcheck.changes import host_counts
 from memcheck.report.json_report import PathLike, parse_instant, write_atomically
 from memcheck.report.profiles import (
     describe_conflict,
@@ -104,8 +105,10 @@ def failure_body(result: CheckResult) -> str:
         f"observed: {show_value(result.observed)}",
         f"expected: {show_value(result.expected)}",
         f"severity: {result.severity}",
-        "",
     ]
+    if result.change:
+        parts.append(f"since the baseline: {result.change}")
+    parts.append("")
     if result.rationale:
         parts += ["Why it matters:", f"  {result.rationale}", ""]
     parts += _section("Evidence", evidence_lines(result))
@@ -135,8 +138,22 @@ def host_labels(hosts: list[HostResult]) -> list[str]:
     return labels
 
 
+def _change_properties(run: RunResult, host: HostResult) -> dict[str, str]:
+    """`changes.*`: counts against the --baseline run for this host, and the baseline itself."""
+    if run.changes is None:
+        return {}
+    props = {f"changes.{key}": str(n) for key, n in host_counts(run, host).items()}
+    baseline = run.changes.get("baseline") or {}
+    props["changes.baseline_started_at"] = str(baseline.get("started_at") or "")
+    if baseline.get("path"):
+        props["changes.baseline"] = str(baseline["path"])
+    return props
+
+
 def _properties(run: RunResult, host: HostResult) -> dict[str, str]:
-    props = {
+    # What changed leads, for CI that alerts on change rather than on the standing state.
+    props = _change_properties(run, host)
+    props |= {
         "profiles": ",".join(host_profiles(run, host)),
         "memcheck_version": run.memcheck_version,
         "kernel": host.kernel or "",

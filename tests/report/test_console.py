@@ -109,3 +109,43 @@ def test_run_level_conflicts_show_for_every_host(run: RunResult) -> None:
         "the later wins; a host cannot satisfy both:"
     )
     assert lines[1] == "    swappiness.max: 60, 10; database wins"
+
+
+def test_changes_lead_the_output() -> None:
+    from tests.report.test_junit import _changed_run
+
+    run = _changed_run()
+    run.hosts[0].results[0].observed = "60\x1b[2J"
+    from memcheck.changes import compare
+
+    before = _changed_run()
+    before.hosts[0].results[0].outcome = "pass"
+    before.hosts[0].results[3].outcome = "fail"  # overcommit
+    compare(run, before, "nightly/previous.json")
+    lines = render_console(run, color=False).splitlines()
+    assert lines[0] == (
+        "Changes since 2026-11-20T11:59:58Z (nightly/previous.json): "
+        "1 new failure, 1 fixed, 2 still failing, 0 new OOM kills"
+    )
+    assert lines[1] == (
+        "    NEW [high] db1 swappiness: observed 60\\x1b[2J, expected 1..10 (was pass)"
+    )
+    assert lines[2] == "    FIXED db1 overcommit (now pass)"
+    assert lines[3] == ""
+    fail = next(line for line in lines if line.startswith("FAIL [high] db1 swappiness"))
+    assert fail.endswith("(new)")
+    assert lines.index(fail) > 3
+
+
+def test_new_oom_kills_are_listed_in_the_changes() -> None:
+    from tests.report.test_junit import _changed_run
+
+    lines = render_console(_changed_run(), color=False).splitlines()
+    assert lines[0].endswith("1 new failure, 1 fixed, 2 still failing, 1 new OOM kill")
+    assert "    NEW OOM KILL db1: redis-server (pid 4343) at 2026-11-20T11:30:00Z" in lines
+    painted = render_console(_changed_run(), color=True)
+    assert STYLES["fail"] + "NEW OOM KILL" in painted
+
+
+def test_no_changes_block_without_a_baseline(run: RunResult) -> None:
+    assert "Changes since" not in render_console(run)
