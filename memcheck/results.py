@@ -54,6 +54,9 @@ class HostResult:
     unreachable: str | None = None
     collection_errors: dict[str, str] = field(default_factory=dict)
     collection_seconds: float | None = None
+    # What /proc/meminfo showed, in bytes (None when it could not be read): total, available,
+    # cache (Cached + Buffers), used (total - available), swap_total, swap_used.
+    memory: dict[str, int | None] | None = None
     # The profiles applied to this host, in merge order (with `--profile auto`, what was
     # detected on it), where they disagree, and what detection found (None without `auto`).
     profiles: list[str] = field(default_factory=list)

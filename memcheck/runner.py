@@ -67,6 +67,7 @@ def parse_targets(hosts: list[str], roots: list[str]) -> list[Target]:
 def reads_for(checks: list[Check], extra: Sequence[str] = ()) -> list[str]:
     """What the collector must fetch: the host identity files plus every selected check's reads."""
     seen: dict[str, None] = dict.fromkeys(HOST_READS)
+    seen["/proc/meminfo"] = None  # the report's memory composition
     for check in checks:
         seen.update(dict.fromkeys(check.meta.reads))
     seen.update(dict.fromkeys(extra))
@@ -328,6 +329,7 @@ class Audit:
                     unreachable=host.error,
                     collection_errors=dict(info.errors) if info else {},
                     collection_seconds=round(host.seconds, 3),
+                    memory=memory_summary(facts) if facts else None,
                     profiles=list(profile.names),
                     conflicts=[dict(c) for c in profile.conflicts],
                     detected=(
@@ -381,6 +383,31 @@ class Audit:
             run.changes = compare(run, self.options.baseline, self.options.baseline_path)
         run.exit_code = run.compute_exit_code()
         return run
+
+
+def memory_summary(facts: Facts) -> dict[str, int | None] | None:
+    """The host's memory composition from /proc/meminfo for the report; None when unreadable."""
+    try:
+        info = facts.meminfo
+    except MemcheckError:
+        return None
+    total, available = info.mem_total_bytes, info.mem_available_bytes
+    cache = None
+    if info.cached_bytes is not None or info.buffers_bytes is not None:
+        cache = (info.cached_bytes or 0) + (info.buffers_bytes or 0)
+    swap_total, swap_free = info.swap_total_bytes, info.swap_free_bytes
+    return {
+        "total_bytes": total,
+        "available_bytes": available,
+        "cache_bytes": cache,
+        "used_bytes": max(total - available, 0) if available is not None else None,
+        "swap_total_bytes": swap_total,
+        "swap_used_bytes": (
+            max(swap_total - swap_free, 0)
+            if swap_total is not None and swap_free is not None
+            else None
+        ),
+    }
 
 
 def _selection(profile: EffectiveProfile) -> dict[str, dict[str, Any]]:

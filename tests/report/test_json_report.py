@@ -13,6 +13,7 @@ from memcheck.errors import ConfigError
 from memcheck.registry import builtin_checks
 from memcheck.report.json_report import load_results, merge_runs, write_json
 from memcheck.results import CheckResult, HostResult, RunResult
+from memcheck.runner import memory_summary, reads_for
 from tests.report.sample_runs import NOT_UTF8, db_host, hostile_host, sample_run, silent_host
 from tests.snapshots import facts_from
 
@@ -236,3 +237,60 @@ def test_merging_auto_runs_keeps_each_hosts_profiles(tmp_path: Path) -> None:
         "default",
         "database",
     ]
+
+
+MEMINFO = """MemTotal:       16384000 kB
+MemFree:         1024000 kB
+MemAvailable:    6144000 kB
+Buffers:          102400 kB
+Cached:          4096000 kB
+SwapTotal:       2048000 kB
+SwapFree:        1536000 kB
+"""
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        (
+            {"/proc/meminfo": MEMINFO},
+            {
+                "total_bytes": 16384000 * 1024,
+                "available_bytes": 6144000 * 1024,
+                "cache_bytes": (4096000 + 102400) * 1024,
+                "used_bytes": (16384000 - 6144000) * 1024,
+                "swap_total_bytes": 2048000 * 1024,
+                "swap_used_bytes": 512000 * 1024,
+            },
+        ),
+        (  # before Linux 3.14: no MemAvailable, so no "used"; no swap lines at all
+            {"/proc/meminfo": "MemTotal: 1000 kB\nMemFree: 10 kB\nCached: 20 kB\n"},
+            {
+                "total_bytes": 1024000,
+                "available_bytes": None,
+                "cache_bytes": 20480,
+                "used_bytes": None,
+                "swap_total_bytes": None,
+                "swap_used_bytes": None,
+            },
+        ),
+        ({}, None),  # not collected
+        ({"/proc/meminfo": "garbage\n"}, None),  # unparsable
+    ],
+    ids=["full", "old-kernel", "missing", "malformed"],
+)
+def test_host_memory_summary(
+    files: dict[str, str], expected: dict[str, int | None] | None, tmp_path: Path
+) -> None:
+    memory = memory_summary(facts_from(files))
+    assert memory == expected
+    host = HostResult(name="h", source="test://h", memory=memory)
+    run = RunResult("0.1.0", "2026-11-20T12:00:00Z", "2026-11-20T12:00:01Z", ["default"], "low")
+    run.hosts = [host]
+    data = validate(write_json(run, tmp_path / "results.json"))
+    assert data["hosts"][0]["memory"] == expected
+    assert load_results([tmp_path / "results.json"]).hosts[0].memory == expected
+
+
+def test_collector_always_reads_meminfo_for_the_report() -> None:
+    assert "/proc/meminfo" in reads_for([])
