@@ -329,6 +329,7 @@ def build_context(run: RunResult) -> dict[str, Any]:
                     "outcome": outcome,
                     "label": OUTCOME_LABELS.get(outcome, outcome.upper()),
                     "severity": res["severity"],
+                    "change": res.get("change"),
                     "message": res["message"],
                     "observed": show_value(res.get("observed")),
                     "expected": show_value(res.get("expected")),
@@ -426,6 +427,7 @@ def build_context(run: RunResult) -> dict[str, Any]:
         "oom_kills": kills,
         "profile_hashes": sorted(data.get("profile_hashes", {}).items()),
         "conflicts": _conflict_rows(run, hosts),
+        "changes": _changes(data.get("changes")),
         "waivers_expired": [_waiver_line(w) for w in data.get("waivers_expired", [])],
         "waivers_unused": [_waiver_line(w) for w in data.get("waivers_unused", [])],
         "generated_at": datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -461,6 +463,33 @@ def _conflict_rows(run: RunResult, hosts: list[dict[str, Any]]) -> list[dict[str
                 | {"hosts": names, "every_host": every}
             )
     return rows
+
+
+def _changes(changes: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What changed since the baseline run, for the block that leads the report."""
+    if not changes:
+        return None
+    baseline = changes.get("baseline") or {}
+
+    def finding(item: Mapping[str, Any]) -> str:
+        text = f"{item.get('check')} on {item.get('host')} [{item.get('severity')}]"
+        if item.get("observed") is not None:
+            text += f": observed {show_value(item.get('observed'))}"
+        if item.get("was"):
+            text += f" (was {item.get('was')})"
+        return text
+
+    return {
+        "since": baseline.get("started_at") or "the baseline run",
+        "path": baseline.get("path") or "",
+        "new": [finding(i) for i in changes.get("new", [])],
+        "fixed": [finding(i) for i in changes.get("fixed", [])],
+        "still_failing": len(changes.get("still_failing", [])),
+        "kills": [
+            f"{k.get('name')} (pid {k.get('pid')}) on {k.get('host')} at {k.get('time') or 'an unknown time'}"
+            for k in changes.get("new_oom_kills", [])
+        ],
+    }
 
 
 def _waiver_line(waiver: Mapping[str, Any]) -> str:

@@ -62,3 +62,17 @@ def test_second_run_marks_what_changed(tmp_path: Path) -> None:
     assert props["changes.fixed"] == "0"
     assert props["changes.baseline_started_at"] == started
     assert props["changes.baseline"] == "first/results.json"
+
+    # The HTML report leads with the change: the block comes before the findings.
+    import lxml.html
+
+    html = (tmp_path / "second" / "report.html").read_text()
+    page = lxml.html.fromstring(html)
+    (block,) = page.xpath('//section[@id="changes"]')
+    text = block.text_content()
+    assert f"Changes since {started}" in text
+    assert "swappiness on" in text and "NEW" in text
+    assert "new OOM kill" in text or "1 new OOM kill" in text
+    assert html.index('id="changes"') < html.index("Findings (failures first)")
+    badges = page.xpath('//span[contains(@class, "change")]/text()')
+    assert "new" in badges
