@@ -95,8 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile",
         action="append",
         default=[],
-        metavar="NAME|FILE",
-        help="profile to apply; repeatable, later wins (default: default)",
+        metavar="NAME|FILE|auto",
+        help="profile to apply; repeatable, later wins (default: default). 'auto' applies, "
+        "per host, the profiles of the workloads its processes show",
     )
     _add_target_options(run)
     run.add_argument("--checks", help="only these check ids (comma-separated)")
@@ -121,6 +122,17 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["critical", "high", "medium", "low"],
         help="lowest severity that makes the run fail (default: the profile's)",
     )
+    run.add_argument(
+        "--baseline",
+        metavar="PREVIOUS.json",
+        help="the previous run's results.json: mark findings new, still failing or fixed "
+        "and list OOM kills new since then (process_memory_growth also compares with it)",
+    )
+    run.add_argument(
+        "--waivers",
+        metavar="FILE",
+        help="TOML or YAML file of accepted exceptions (check, hosts, reason, approved_by, expires)",
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="only failures and the totals")
     run.add_argument("-v", "--verbose", action="store_true", help="also list passes and skips")
     run.add_argument("--color", choices=["auto", "always", "never"], default="auto")
@@ -134,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile",
         action="append",
         default=[],
-        help="collect only what these profiles need (default: every check)",
+        help="collect only what these profiles need, 'auto' for any profile auto may pick "
+        "(default: every check)",
     )
 
     report = sub.add_parser("report", help="re-render JUnit and HTML from results.json files")
@@ -223,13 +236,23 @@ class _Capture:
 
 def _validate_run(args: argparse.Namespace) -> None:
     """Fail fast (exit 2, one line) on a bad profile, check id or target before pytest starts."""
-    from memcheck.profile import load_profiles
     from memcheck.registry import all_checks
+    from memcheck.runner import ProfilePlan
 
     checks = all_checks(args.check_dir)
-    profile = load_profiles(args.profile or ["default"], checks)
-    profile.narrow(_csv(args.checks), _csv(args.skip_checks))
+    plan = ProfilePlan(
+        list(args.profile or ["default"]), checks, _csv(args.checks), _csv(args.skip_checks)
+    )
+    plan.candidates()  # with auto: every profile a host may get
     _targets(args)
+    if args.waivers:
+        from memcheck.waivers import load_waivers
+
+        load_waivers(args.waivers)
+    if args.baseline:
+        from memcheck.report.json_report import load_results
+
+        load_results(args.baseline)
 
 
 def _targets(args: argparse.Namespace) -> list[Any]:
@@ -307,6 +330,8 @@ def pytest_argv(args: argparse.Namespace, passthrough: list[str]) -> list[str]:
         ("--memcheck-junit-xml", args.junit_xml),
         ("--memcheck-html", args.html),
         ("--memcheck-json", args.json),
+        ("--memcheck-baseline", args.baseline),
+        ("--memcheck-waivers", args.waivers),
     ):
         if value:
             argv += [flag, value]
@@ -352,20 +377,14 @@ def cmd_run(args: argparse.Namespace, passthrough: list[str], original: list[str
     import pytest
 
     _validate_run(args)
-    from memcheck import plugin
-
     capture = _Capture()
-    # pytest captures file descriptor 2 while items run: progress goes to a copy of it.
-    progress = None if args.quiet else _Progress(os.dup(sys.stderr.fileno()))
     saved = _isolated_environment()
     try:
+        from memcheck import plugin
+
         plugin.COMMAND_LINE = ["memcheck", *original]
-        plugin.PROGRESS = progress
         code = pytest.main(pytest_argv(args, passthrough), plugins=[capture])
     finally:
-        plugin.PROGRESS = None
-        if progress is not None:
-            progress.close()
         _restore_environment(saved)
     if capture.run is None:
         print(
@@ -387,45 +406,19 @@ def cmd_run(args: argparse.Namespace, passthrough: list[str], original: list[str
     return int(capture.run.exit_code)
 
 
-class _Progress:
-    """One line per host on stderr while several hosts are collected."""
-
-    def __init__(self, fd: int) -> None:
-        self.stream = os.fdopen(fd, "w", buffering=1, encoding="utf-8", errors="replace")
-
-    def __call__(
-        self, done: int, total: int, label: str, error: str | None, seconds: float
-    ) -> None:
-        if total < 2:
-            return
-        width = len(str(total))
-        what = f"not collected: {error}" if error else f"collected in {seconds:.1f} s"
-        try:
-            self.stream.write(f"[{done:>{width}}/{total}] {label}: {what}\n")
-        except OSError:
-            pass  # a closed terminal must not end the run
-
-    def close(self) -> None:
-        try:
-            self.stream.close()
-        except OSError:
-            pass
-
-
 # -- collect --------------------------------------------------------------------------------
 def cmd_collect(args: argparse.Namespace) -> int:
     from memcheck.collect import collect_many
-    from memcheck.profile import load_profiles
+    from memcheck.detect import DETECT_READS
     from memcheck.registry import all_checks
-    from memcheck.runner import reads_for
+    from memcheck.runner import ProfilePlan, reads_for
     from memcheck.snapshot import Snapshot
 
     checks = all_checks()
     if args.profile:
-        profile = load_profiles(args.profile, checks)
-        selected = [checks[c] for c in profile.selected]
+        reads = ProfilePlan(list(args.profile), checks).reads()
     else:
-        selected = list(checks.values())
+        reads = reads_for(list(checks.values()), DETECT_READS)
     if args.root:
         raise ConfigError("command line", "--root", "collect reads live hosts; give --hosts")
     targets = _targets(args)
@@ -448,7 +441,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
                 got
                 for _, got in collect_many(
                     [t.spec for t in live],
-                    reads_for(selected),
+                    reads,
                     workers=args.workers,
                     timeout=args.timeout,
                     backend_options=backend,
@@ -532,7 +525,7 @@ def _profiles_using(checks: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def cmd_list_checks(args: argparse.Namespace) -> int:
-    from memcheck.profile import load_profiles
+    from memcheck.profile import builtin_profile_names, load_profiles
     from memcheck.registry import all_checks
 
     checks = all_checks(args.check_dir)
@@ -540,11 +533,13 @@ def cmd_list_checks(args: argparse.Namespace) -> int:
     if args.profile:
         ids = list(load_profiles(args.profile, checks).selected)
     users = _profiles_using(checks)
+    every = set(builtin_profile_names())
     width = max((len(i) for i in ids), default=10)
     print(f"{'ID':<{width}}  {'SEVERITY':<8}  {'AREA':<9}  TITLE  [PROFILES]")
     for cid in ids:
         meta = checks[cid].meta
-        used = ", ".join(users.get(cid, [])) or "-"
+        names = users.get(cid, [])
+        used = "every profile" if names and set(names) == every else ", ".join(names) or "-"
         print(f"{cid:<{width}}  {meta.severity:<8}  {meta.area:<9}  {meta.title}  [{used}]")
     return 0
 
@@ -557,11 +552,16 @@ def cmd_list_profiles() -> int:
     print(f"{'NAME':<{width}}  {'EXTENDS':<16}  DESCRIPTION")
     for p in profiles:
         print(f"{p.name:<{width}}  {', '.join(p.extends) or '-':<16}  {p.description}")
+    print(
+        f"{'auto':<{width}}  {'(per host)':<16}  The profiles of the workloads each host's "
+        "processes show (PostgreSQL, MySQL/MariaDB, MongoDB, Redis, Elasticsearch/OpenSearch, "
+        "Cassandra/ScyllaDB, kubelet, container runtimes), on top of default"
+    )
     return 0
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from memcheck.profile import params_per_profile
+    from memcheck.profile import check_per_profile
     from memcheck.registry import all_checks
 
     checks = all_checks(args.check_dir)
@@ -584,13 +584,25 @@ def cmd_explain(args: argparse.Namespace) -> int:
         print("  (none)")
     for name, param in meta.params.items():
         print(f"  {name} = {param.default!r}  ({param.kind}) {param.doc}")
-    per_profile = params_per_profile(meta.id, checks)
-    print("\nPer profile (effective params):")
+    print("\nPer profile (effective params, and the authority the profile follows):")
+    try:
+        per_profile = check_per_profile(meta.id, checks)
+    except ConfigError as exc:
+        per_profile = {}
+        print(f"  the built-in profiles could not be loaded: {exc}")
     if not per_profile:
-        print("  not selected by any built-in profile")
-    for name, values in per_profile.items():
-        shown = ", ".join(f"{k}={v!r}" for k, v in values.items()) or "(no params)"
+        print("  not selected by any built-in profile (see the references below)")
+    follows = textwrap.TextWrapper(
+        width=88,
+        initial_indent="    ",
+        subsequent_indent="      ",
+        break_long_words=False,  # keep each address whole, for copying
+        break_on_hyphens=False,
+    )
+    for name, view in per_profile.items():
+        shown = ", ".join(f"{k}={v!r}" for k, v in view.params.items()) or "(no params)"
         print(f"  {name}: {shown}")
+        print(follows.fill(f"follows: {view.authority or 'the check references below'}"))
     print("\nHow to fix:")
     print(wrap.fill(meta.remediation) + "\n")
     print("References:")

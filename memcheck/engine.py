@@ -39,9 +39,20 @@ def judge_one(check: Check, facts: Facts, params: Mapping[str, ParamValue]) -> O
     return outcome
 
 
-def effective_severity(base: Severity, outcome: Outcome) -> Severity:
-    """The profile's severity, raised (never lowered) by the judge."""
-    if outcome.severity and SEVERITY_RANK[outcome.severity] > SEVERITY_RANK[base]:
+def effective_severity(
+    base: Severity, outcome: Outcome, default: Severity | None = None
+) -> Severity:
+    """The profile's severity, raised by the judge.
+
+    A judge may also grade a lesser finding below the check's own severity (overcommit_memory:
+    a wrong mode is high, a strict-mode commit near its limit medium); that stands only while
+    the profile keeps the check's `default` severity, never against a profile's choice.
+    """
+    if outcome.severity is None:
+        return base
+    if default is not None and base == default:
+        return outcome.severity
+    if SEVERITY_RANK[outcome.severity] > SEVERITY_RANK[base]:
         return outcome.severity
     return base
 
@@ -56,7 +67,8 @@ def evaluate(
     started = time.perf_counter()
     outcome = judge_one(check, facts, params)
     base: Severity = severity or check.meta.severity
-    sev = effective_severity(base, outcome) if outcome.outcome == "fail" else base
+    default = check.meta.severity
+    sev = effective_severity(base, outcome, default) if outcome.outcome == "fail" else base
     param_json: dict[str, JSON] = {
         k: (list(v) if isinstance(v, list) else v) for k, v in params.items()
     }

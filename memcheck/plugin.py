@@ -9,21 +9,19 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from memcheck.errors import ConfigError
 from memcheck.registry import all_checks
 from memcheck.results import CheckResult, RunResult
-from memcheck.runner import Audit, RunOptions, parse_shard, parse_targets
+from memcheck.runner import Audit, ProfilePlan, RunOptions, parse_shard, parse_targets
 
 SUITE = str(Path(__file__).parent / "suite" / "test_memcheck.py")
 AUDIT_KEY = pytest.StashKey["Audit"]()
 # Set by the memcheck command so reports show how a user ran it, not the internal pytest argv.
 COMMAND_LINE: list[str] = []
-# Set by the memcheck command to show progress per host while a long run collects.
-PROGRESS: Callable[[int, int, str, str | None, float], None] | None = None
 RESULT_KEY = pytest.StashKey[RunResult]()
 REPORTS_KEY = pytest.StashKey[dict[str, str]]()
 REPORT_ERROR_KEY = pytest.StashKey[str]()
@@ -39,8 +37,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--memcheck-profile",
         action="append",
         default=[],
-        metavar="NAME|FILE",
-        help="profile to apply (repeatable; later wins); enables memcheck",
+        metavar="NAME|FILE|auto",
+        help="profile to apply (repeatable; later wins; 'auto' picks them per host from "
+        "its processes); enables memcheck",
     )
     group.addoption(
         "--memcheck-root",
@@ -59,6 +58,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--memcheck-fail-on", default=None, choices=["critical", "high", "medium", "low"]
+    )
+    group.addoption(
+        "--memcheck-waivers", default=None, metavar="FILE", help="TOML or YAML waiver file"
     )
     group.addoption("--memcheck-report-dir", default="reports")
     group.addoption("--memcheck-junit-xml", default=None)
@@ -92,6 +94,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="accept (and record) SSH host keys known_hosts lacks; changed keys stay refused",
     )
     group.addoption(
+        "--memcheck-baseline",
+        default=None,
+        metavar="PREVIOUS.json",
+        help="the previous run's results.json: findings are marked new, still failing or "
+        "fixed against it, and checks that compare runs use it",
+    )
+    group.addoption(
         "--memcheck-sample-interval",
         type=float,
         default=1.0,
@@ -115,16 +124,15 @@ def _csv(value: str | None) -> list[str] | None:
 
 def build_audit(config: pytest.Config) -> Audit:
     """Turn the options into a planned audit; `ConfigError` on anything wrong."""
-    from memcheck.profile import load_profiles
-
     checks = all_checks(config.getoption("memcheck_check_dir"))
-    profile = load_profiles(config.getoption("memcheck_profile") or ["default"], checks)
-    profile = profile.narrow(
-        _csv(config.getoption("memcheck_checks")), _csv(config.getoption("memcheck_skip_checks"))
+    plan = ProfilePlan(
+        list(config.getoption("memcheck_profile") or ["default"]),
+        checks,
+        only=_csv(config.getoption("memcheck_checks")),
+        skip=_csv(config.getoption("memcheck_skip_checks")),
+        fail_on=config.getoption("memcheck_fail_on"),
     )
-    fail_on = config.getoption("memcheck_fail_on")
-    if fail_on:
-        profile = profile.with_fail_on(fail_on)
+    profile = plan.candidates()[0]  # every candidate is validated here, before any host
     hosts = config.getoption("hosts", default=None) or []
     if isinstance(hosts, str):
         hosts = [hosts]
@@ -153,16 +161,30 @@ def build_audit(config: pytest.Config) -> Audit:
         value = config.getoption(option, default=None)
         if value:
             backend[key] = value
+    waivers = None
+    if config.getoption("memcheck_waivers"):
+        from memcheck.waivers import WaiverSet, load_waivers
+
+        waivers = WaiverSet(load_waivers(config.getoption("memcheck_waivers")))
+    baseline_path = config.getoption("memcheck_baseline")
+    baseline = None
+    if baseline_path:
+        from memcheck.report.json_report import load_results
+
+        baseline = load_results(baseline_path)
     options = RunOptions(
         workers=max(1, config.getoption("memcheck_workers")),
         timeout=config.getoption("memcheck_timeout"),
         sample_interval=config.getoption("memcheck_sample_interval"),
         backend_options=backend,
         command=redact_command(COMMAND_LINE or ["pytest", *config.invocation_params.args]),
+        baseline=baseline,
+        baseline_path=baseline_path or None,
+        progress=True,
+        waivers=waivers,
         accept_new_host_keys=bool(config.getoption("memcheck_accept_new_host_keys")),
-        progress=PROGRESS,
     )
-    return Audit(profile, checks, targets, options)
+    return Audit(profile, checks, targets, options, plan)
 
 
 def redact_command(argv: list[str]) -> list[str]:
@@ -219,18 +241,35 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if audit is None:
         metafunc.parametrize("memcheck_case", [], ids=[])
         return
+    _gather(metafunc.config, audit)
     params, ids = [], []
+    # With `--profile auto` each host's checks depend on what runs on it: this collects every
+    # host now, during collection, so that the items are that host's checks.
     for index, target in enumerate(audit.targets):
-        for check in audit.selected:
+        for check in audit.selected_for(index):
             params.append((index, check.id))
             ids.append(f"{check.id}[{target.label}]")
     metafunc.parametrize("memcheck_case", params, ids=ids, indirect=True)
+
+
+def _gather(config: pytest.Config, audit: Audit) -> None:
+    """Collect every host once, with output capture suspended so that the progress line
+    reaches the terminal."""
+    if audit.hosts is not None:
+        return
+    capman = config.pluginmanager.getplugin("capturemanager")
+    if capman is None:
+        audit.gather()
+        return
+    with capman.global_and_fixture_disabled():
+        audit.gather()
 
 
 @pytest.fixture
 def memcheck_case(request: pytest.FixtureRequest) -> Case:
     audit: Audit = request.config.stash[AUDIT_KEY]
     index, check_id = request.param
+    _gather(request.config, audit)
     case = Case(audit, index, check_id)
     result = case.result()  # collects every host on first use
     if result.outcome == "error":

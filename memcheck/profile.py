@@ -23,8 +23,10 @@ else:  # pragma: no cover - exercised on Python < 3.11 only
 BUILTIN_PACKAGE = "memcheck.profiles"
 DEFAULT_PROFILE = "default"
 DEFAULT_FAIL_ON: Severity = "low"
+AUTO = "auto"
+"""The `--profile` word that stands for the profiles detected on each host (memcheck.detect)."""
 
-_TABLES = ("checks", "params", "profile", "severity")
+_TABLES = ("authority", "checks", "params", "profile", "severity")
 _PROFILE_KEYS = ("description", "extends", "fail_on", "name")
 _CHECKS_KEYS = ("exclude", "include")
 
@@ -53,8 +55,10 @@ class ProfileInfo:
 class EffectiveProfile:
     """What one or more `--profile` specs amount to once merged.
 
-    `params` and `severity` cover the selected checks; `conflicts` lists every param that two
-    of the given specs set to different values (the later spec wins).
+    `params`, `severity` and `authority` cover the selected checks. `conflicts` lists every
+    param of a selected check that two of the given specs set to different values, each in a
+    file of its own (the later spec wins); a value one spec inherits from a file that another spec overrides is a
+    refinement, not a conflict, since it gives the same result in either order.
     """
 
     names: list[str]
@@ -65,12 +69,17 @@ class EffectiveProfile:
     severity: dict[str, Severity]
     fail_on: Severity = DEFAULT_FAIL_ON
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    # Check id -> the authority the profile follows for it ("Redis admin guide, https://...").
+    authority: dict[str, str] = field(default_factory=dict)
     # Params and severities of every check known at load time, so that --checks may name a
     # check the profile does not select and still get the profile's values for it.
     known_params: dict[str, dict[str, ParamValue]] = field(
         default_factory=dict, repr=False, compare=False
     )
     known_severity: dict[str, Severity] = field(default_factory=dict, repr=False, compare=False)
+    known_authority: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # Conflicts on every check, selected or not (narrowing picks those of the checks it runs).
+    all_conflicts: list[dict[str, Any]] = field(default_factory=list, repr=False, compare=False)
 
     def narrow(self, only: list[str] | None, skip: list[str] | None) -> EffectiveProfile:
         """Apply --checks (run exactly these; ids or globs) and --skip-checks (drop these)."""
@@ -85,8 +94,10 @@ class EffectiveProfile:
         return replace(
             self,
             selected=selected,
+            conflicts=[c for c in self.all_conflicts if c["check"] in selected],
             params={c: dict(self.known_params[c]) for c in selected},
             severity={c: self.known_severity[c] for c in selected},
+            authority={c: self.known_authority[c] for c in selected if c in self.known_authority},
         )
 
     def with_fail_on(self, fail_on: str) -> EffectiveProfile:
@@ -107,6 +118,7 @@ class EffectiveProfile:
             "severity": dict(self.severity),
             "fail_on": self.fail_on,
             "conflicts": list(self.conflicts),
+            "authority": dict(self.authority),
         }
 
 
@@ -204,7 +216,9 @@ class _Parsed:
     exclude: list[str]
     params: dict[str, dict[str, ParamValue]]
     severity: dict[str, Severity]
+    authority: dict[str, str]
     base: Path | None
+    key: str
 
 
 def _type_name(value: object) -> str:
@@ -358,6 +372,18 @@ def _parse(
             raise ConfigError(where, f"severity.{check_id}", "unknown check id")
         severity[check_id] = _severity(value, where, f"severity.{check_id}")
 
+    authority: dict[str, str] = {}
+    for check_id, value in _table(doc, "authority", where).items():
+        key = f"authority.{check_id}"
+        if check_id not in checks:
+            raise ConfigError(where, key, "unknown check id")
+        if not isinstance(value, str) or not value.strip():
+            shown = "an empty string" if isinstance(value, str) else _type_name(value)
+            raise ConfigError(
+                where, key, f"expected the authority's name and address as text, got {shown}"
+            )
+        authority[check_id] = " ".join(value.split())
+
     return _Parsed(
         ProfileSource(name, where, sha256, located.builtin),
         name,
@@ -368,55 +394,48 @@ def _parse(
         exclude,
         params,
         severity,
+        authority,
         located.base,
+        located.key,
     )
 
 
 # --- merging ----------------------------------------------------------------------------------
 
 
-@dataclass
-class _Merge:
-    """The running state while profile files are applied in order."""
+class _Loader:
+    """Reads and validates profile files (each once) and resolves a spec's `extends` chain."""
 
-    checks: Mapping[str, Check]
-    selected: list[str] = field(default_factory=list)
-    params: dict[str, dict[str, ParamValue]] = field(default_factory=dict)
-    severity: dict[str, Severity] = field(default_factory=dict)
-    description: str = ""
-    fail_on: Severity | None = None
-    chain: list[ProfileSource] = field(default_factory=list)
-    applied: set[str] = field(default_factory=set)
+    def __init__(self, checks: Mapping[str, Check]) -> None:
+        self.checks = checks
+        self.parsed: dict[str, _Parsed] = {}
 
-    def apply(self, parsed: _Parsed) -> dict[str, dict[str, ParamValue]]:
-        """Merge one file; returns the params it set."""
-        if parsed.include is not None:
-            self.selected += [c for c in parsed.include if c not in self.selected]
-        drop = set(parsed.exclude)
-        self.selected = [c for c in self.selected if c not in drop]
-        for check_id, values in parsed.params.items():
-            self.params.setdefault(check_id, {}).update(values)
-        self.severity.update(parsed.severity)
-        if parsed.description is not None:
-            self.description = parsed.description
-        if parsed.fail_on is not None:
-            self.fail_on = parsed.fail_on
-        self.chain.append(parsed.source)
-        return parsed.params
+    def chain(self, spec: str) -> list[_Parsed]:
+        """The files `spec` stands for, in the order they apply: parents first, each once."""
+        out: list[_Parsed] = []
+        self._walk(spec, None, spec, None, [], out)
+        return out
 
-    def load(
-        self, spec: str, base: Path | None, where: str, key: str | None, stack: list[_Located]
-    ) -> dict[str, dict[str, ParamValue]]:
-        """Apply `spec` after its `extends`, each file once; returns the params newly set."""
+    def _walk(
+        self,
+        spec: str,
+        base: Path | None,
+        where: str,
+        key: str | None,
+        stack: list[_Located],
+        out: list[_Parsed],
+    ) -> None:
         located = _locate(spec, base, where, key)
         if any(s.key == located.key for s in stack):
             cycle = " -> ".join([s.display for s in stack] + [located.display])
             raise ConfigError(where, key or "profile.extends", f"extends cycle: {cycle}")
-        if located.key in self.applied:
-            return {}
-        doc, sha256 = _read(located)
-        parsed = _parse(located, doc, sha256, self.checks)
-        set_here: dict[str, dict[str, ParamValue]] = {}
+        if any(p.key == located.key for p in out):
+            return
+        parsed = self.parsed.get(located.key)
+        if parsed is None:
+            doc, sha256 = _read(located)
+            parsed = _parse(located, doc, sha256, self.checks)
+            self.parsed[located.key] = parsed
         for parent in parsed.extends:
             if located.builtin and _is_path(parent):
                 raise ConfigError(
@@ -424,47 +443,94 @@ class _Merge:
                     "profile.extends",
                     f"a built-in profile extends built-in names only, not {parent!r}",
                 )
-            got = self.load(
-                parent, parsed.base, located.display, "profile.extends", [*stack, located]
+            self._walk(
+                parent, parsed.base, located.display, "profile.extends", [*stack, located], out
             )
-            _overlay(set_here, got)
-        self.applied.add(located.key)
-        _overlay(set_here, self.apply(parsed))
-        return set_here
+        out.append(parsed)
 
 
-def _overlay(
-    into: dict[str, dict[str, ParamValue]], values: Mapping[str, Mapping[str, ParamValue]]
-) -> None:
-    for check_id, params in values.items():
-        into.setdefault(check_id, {}).update(params)
+@dataclass
+class _Merge:
+    """The running state while profile files are applied in order."""
+
+    selected: list[str] = field(default_factory=list)
+    params: dict[str, dict[str, ParamValue]] = field(default_factory=dict)
+    severity: dict[str, Severity] = field(default_factory=dict)
+    authority: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+    fail_on: Severity | None = None
+    chain: list[ProfileSource] = field(default_factory=list)
+    applied: set[str] = field(default_factory=set)
+
+    def apply(self, parsed: _Parsed) -> None:
+        """Merge one file, unless it was applied already (a parent shared by two specs)."""
+        if parsed.key in self.applied:
+            return
+        self.applied.add(parsed.key)
+        if parsed.include is not None:
+            self.selected += [c for c in parsed.include if c not in self.selected]
+        drop = set(parsed.exclude)
+        self.selected = [c for c in self.selected if c not in drop]
+        for check_id, values in parsed.params.items():
+            self.params.setdefault(check_id, {}).update(values)
+        self.severity.update(parsed.severity)
+        self.authority.update(parsed.authority)
+        if parsed.description is not None:
+            self.description = parsed.description
+        if parsed.fail_on is not None:
+            self.fail_on = parsed.fail_on
+        self.chain.append(parsed.source)
+
+
+def _same(a: object, b: object) -> bool:
+    return type(a) is type(b) and a == b
 
 
 def _conflicts(
-    per_spec: list[tuple[str, dict[str, dict[str, ParamValue]]]],
+    chains: list[tuple[str, list[_Parsed]]], merged: Mapping[str, Mapping[str, ParamValue]]
 ) -> list[dict[str, Any]]:
-    """Params that two of the top-level specs set to different values."""
+    """Params that two top-level specs set, each in a file of its own, to different values.
+
+    For each spec, the value it asks for is the one its own chain ends with, and the file that
+    set it. When that file also lies in another spec's chain and that spec overrides it, the
+    first spec merely inherits what the second refines: the merged result is the same in
+    either order, so it is not reported. What remains, when the values differ, depends on the
+    order of the specs: the later one wins, and the conflict is reported.
+    """
     keys: list[tuple[str, str]] = []
-    for _, params in per_spec:
-        for check_id, values in params.items():
-            keys += [(check_id, p) for p in values if (check_id, p) not in keys]
+    for _, files in chains:
+        for parsed in files:
+            for check_id, values in parsed.params.items():
+                keys += [(check_id, p) for p in values if (check_id, p) not in keys]
+    members = [{p.key for p in files} for _, files in chains]
     conflicts: list[dict[str, Any]] = []
     for check_id, param in sorted(keys):
-        setters = [
-            {"profile": spec, "value": params[check_id][param]}
-            for spec, params in per_spec
-            if param in params.get(check_id, {})
-        ]
-        distinct = {repr(s["value"]) for s in setters}
-        if len(distinct) > 1:
-            conflicts.append(
-                {
-                    "check": check_id,
-                    "param": param,
-                    "values": setters,
-                    "winner": setters[-1]["profile"],
-                }
+        setters: list[tuple[int, str, ParamValue] | None] = []
+        for index, (_, files) in enumerate(chains):
+            found: tuple[int, str, ParamValue] | None = None
+            for parsed in files:
+                if param in parsed.params.get(check_id, {}):
+                    found = (index, parsed.key, parsed.params[check_id][param])
+            setters.append(found)
+        own = []
+        for setter in setters:
+            if setter is None:
+                continue
+            index, key, _ = setter
+            refined = any(
+                other is not None and other[1] != key and key in members[other[0]]
+                for other in setters
             )
+            if not refined:
+                own.append(setter)
+        if len({repr(v) for _, _, v in own}) < 2:
+            continue
+        asked = [{"profile": chains[i][0], "value": v} for i, _, v in own]
+        final = merged.get(check_id, {}).get(param)
+        winner = next((i for i, _, v in reversed(own) if _same(v, final)), own[-1][0])
+        conflicts.append(
+            {"check": check_id, "param": param, "values": asked, "winner": chains[winner][0]}
+        )
     return conflicts
 
 
@@ -474,13 +540,24 @@ def load_profiles(specs: list[str], checks: Mapping[str, Check]) -> EffectivePro
     Each file is applied once, after the profiles it extends; a file already applied (say
     `default`, extended by two of the specs) is not applied again, so it cannot undo what a
     later profile changed. Raises ConfigError naming the file and key on any mistake.
+    `auto` must have been replaced by the detected profiles first (`expand_auto`).
     """
     specs = list(specs) or [DEFAULT_PROFILE]
-    merge = _Merge(checks)
-    per_spec: list[tuple[str, dict[str, dict[str, ParamValue]]]] = []
-    for spec in specs:
-        per_spec.append((spec, merge.load(spec, None, spec, None, [])))
+    if AUTO in specs:
+        raise ConfigError(
+            AUTO,
+            None,
+            "'auto' picks profiles per host from its running processes; it applies to "
+            "`memcheck run` and `memcheck collect` only",
+        )
+    loader = _Loader(checks)
+    chains = [(spec, loader.chain(spec)) for spec in specs]
+    merge = _Merge()
+    for _, files in chains:
+        for parsed in files:
+            merge.apply(parsed)
 
+    conflicts = _conflicts(chains, merge.params)
     known_params: dict[str, dict[str, ParamValue]] = {}
     known_severity: dict[str, Severity] = {}
     for check_id, check in checks.items():
@@ -497,10 +574,32 @@ def load_profiles(specs: list[str], checks: Mapping[str, Check]) -> EffectivePro
         params={c: dict(known_params[c]) for c in merge.selected},
         severity={c: known_severity[c] for c in merge.selected},
         fail_on=merge.fail_on or DEFAULT_FAIL_ON,
-        conflicts=_conflicts(per_spec),
+        conflicts=[c for c in conflicts if c["check"] in merge.selected],
+        authority={c: merge.authority[c] for c in merge.selected if c in merge.authority},
         known_params=known_params,
         known_severity=known_severity,
+        known_authority=dict(merge.authority),
+        all_conflicts=conflicts,
     )
+
+
+def uses_auto(specs: Iterable[str]) -> bool:
+    """Whether `auto` is among the `--profile` specs."""
+    return AUTO in specs
+
+
+def expand_auto(specs: Iterable[str], detected: Iterable[str]) -> list[str]:
+    """`specs` with each `auto` replaced by the detected profiles (`default` when none).
+
+    A profile named both by detection and explicitly is kept once, at its first place.
+    """
+    found = list(detected) or [DEFAULT_PROFILE]
+    out: list[str] = []
+    for spec in specs:
+        for name in found if spec == AUTO else [spec]:
+            if name not in out:
+                out.append(name)
+    return out or [DEFAULT_PROFILE]
 
 
 # --- built-in profiles for list-profiles and explain ------------------------------------------
@@ -522,15 +621,30 @@ def list_builtin_profiles() -> list[ProfileInfo]:
     return infos
 
 
+@dataclass(frozen=True)
+class ProfileView:
+    """What one built-in profile asks of one check: its effective params and the authority."""
+
+    params: dict[str, ParamValue]
+    authority: str | None
+
+
+def check_per_profile(check_id: str, checks: Mapping[str, Check]) -> dict[str, ProfileView]:
+    """Each built-in profile that selects `check_id`, with its params and authority for it."""
+    if check_id not in checks:
+        raise ConfigError("explain", None, f"unknown check id {check_id!r}")
+    found: dict[str, ProfileView] = {}
+    for name in builtin_profile_names():
+        effective = load_profiles([name], checks)
+        if check_id in effective.selected:
+            found[name] = ProfileView(
+                dict(effective.params[check_id]), effective.authority.get(check_id)
+            )
+    return found
+
+
 def params_per_profile(
     check_id: str, checks: Mapping[str, Check]
 ) -> dict[str, dict[str, ParamValue]]:
     """The effective params of `check_id` under each built-in profile that selects it."""
-    if check_id not in checks:
-        raise ConfigError("explain", None, f"unknown check id {check_id!r}")
-    found: dict[str, dict[str, ParamValue]] = {}
-    for name in builtin_profile_names():
-        effective = load_profiles([name], checks)
-        if check_id in effective.selected:
-            found[name] = dict(effective.params[check_id])
-    return found
+    return {name: view.params for name, view in check_per_profile(check_id, checks).items()}

@@ -31,6 +31,8 @@ class CheckResult:
     params: dict[str, JSON] = field(default_factory=dict)
     waiver: dict[str, JSON] | None = None
     duration_seconds: float = 0.0
+    # Against `--baseline` (memcheck.changes): "new", "still-failing", "fixed" or None.
+    change: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CheckResult:
@@ -52,6 +54,14 @@ class HostResult:
     unreachable: str | None = None
     collection_errors: dict[str, str] = field(default_factory=dict)
     collection_seconds: float | None = None
+    # What /proc/meminfo showed, in bytes (None when it could not be read): total, available,
+    # cache (Cached + Buffers), used (total - available), swap_total, swap_used.
+    memory: dict[str, int | None] | None = None
+    # The profiles applied to this host, in merge order (with `--profile auto`, what was
+    # detected on it), where they disagree, and what detection found (None without `auto`).
+    profiles: list[str] = field(default_factory=list)
+    conflicts: list[dict[str, JSON]] = field(default_factory=list)
+    detected: list[dict[str, JSON]] | None = None
     results: list[CheckResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -85,6 +95,8 @@ class RunResult:
     conflicts: list[dict[str, JSON]] = field(default_factory=list)
     waivers_expired: list[dict[str, JSON]] = field(default_factory=list)
     waivers_unused: list[dict[str, JSON]] = field(default_factory=list)
+    # What changed since `--baseline` (memcheck.changes.compare); None without a baseline.
+    changes: dict[str, Any] | None = None
     hosts: list[HostResult] = field(default_factory=list)
     exit_code: int = 0
 

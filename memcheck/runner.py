@@ -7,28 +7,33 @@ from __future__ import annotations
 
 import getpass
 import importlib.util
+import json
 import os
 import queue
 import re
 import socket
+import sys
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable, Literal, TypeVar
+from typing import Any, Literal, TextIO, TypeVar
 from urllib.parse import quote
 
 from memcheck import __version__
 from memcheck.collect.errors import redact
+from memcheck.detect import DETECT_READS, PROFILE_ORDER, Detection, detect
 from memcheck.engine import evaluate, unreachable_result
-from memcheck.errors import ConfigError
+from memcheck.errors import ConfigError, MemcheckError
 from memcheck.facts import Facts
 from memcheck.facts.host import HOST_READS
-from memcheck.model import Params
-from memcheck.profile import EffectiveProfile
+from memcheck.model import SEVERITY_RANK
+from memcheck.profile import EffectiveProfile, expand_auto, load_profiles, uses_auto
 from memcheck.registry import Check
 from memcheck.results import CheckResult, HostResult, RunResult
 from memcheck.snapshot import Snapshot
+from memcheck.waivers import WaiverSet
 
 T = TypeVar("T")
 
@@ -91,7 +96,7 @@ def parse_targets(
     """The run's targets: `--hosts` URLs (comma-separated, repeatable), `--root` snapshots or
     the hosts of an Ansible `--inventory` (narrowed by `--limit`); default the local host.
 
-    Repeated targets are audited once. `shard` keeps one slice (see `shard_targets`).
+    `shard` keeps one slice (see `shard_targets`).
     """
     urls = [u.strip() for item in hosts for u in item.split(",") if u.strip()]
     given = [
@@ -113,18 +118,7 @@ def parse_targets(
         targets = []
         for url in urls:
             targets += _url_targets(url, connection, ansible_inventory)
-    return shard_targets(_unique_targets(targets), shard)
-
-
-def _unique_targets(targets: list[Target]) -> list[Target]:
-    seen: set[tuple[str, str, str, tuple[tuple[str, str], ...]]] = set()
-    out = []
-    for target in targets:
-        key = (target.kind, target.label, target.spec, target.options)
-        if key not in seen:
-            seen.add(key)
-            out.append(target)
-    return out
+    return shard_targets(targets, shard)
 
 
 def _url_targets(url: str, connection: str | None, ansible_inventory: str | None) -> list[Target]:
@@ -212,12 +206,54 @@ def inventory_targets(path: str, limit: str | None, connection: str | None) -> l
     return targets
 
 
-def reads_for(checks: list[Check]) -> list[str]:
+def reads_for(checks: list[Check], extra: Sequence[str] = ()) -> list[str]:
     """What the collector must fetch: the host identity files plus every selected check's reads."""
     seen: dict[str, None] = dict.fromkeys(HOST_READS)
+    seen["/proc/meminfo"] = None  # the report's memory composition
     for check in checks:
         seen.update(dict.fromkeys(check.meta.reads))
+    seen.update(dict.fromkeys(extra))
     return list(seen)
+
+
+@dataclass
+class ProfilePlan:
+    """How a host's effective profile is built from the `--profile` specs.
+
+    Without `auto` every host gets the same profile. With it, each host gets the profiles
+    detected on it (memcheck.detect) in place of `auto`, then --checks/--skip-checks and
+    --fail-on, exactly as a fixed profile would.
+    """
+
+    specs: list[str]
+    checks: Mapping[str, Check]
+    only: list[str] | None = None
+    skip: list[str] | None = None
+    fail_on: str | None = None
+
+    @property
+    def auto(self) -> bool:
+        return uses_auto(self.specs)
+
+    def resolve(self, detected: Sequence[str] = ()) -> EffectiveProfile:
+        """The effective profile for a host on which `detected` profiles were found."""
+        specs = expand_auto(self.specs, detected) if self.auto else list(self.specs)
+        profile = load_profiles(specs or ["default"], self.checks)
+        profile = profile.narrow(self.only, self.skip)
+        return profile.with_fail_on(self.fail_on) if self.fail_on else profile
+
+    def candidates(self) -> list[EffectiveProfile]:
+        """Every profile a host may end up with (one without `auto`); validates them all."""
+        if not self.auto:
+            return [self.resolve()]
+        return [self.resolve()] + [self.resolve([name]) for name in PROFILE_ORDER]
+
+    def reads(self) -> list[str]:
+        """What to collect so that any host can be judged by whatever profile it gets."""
+        selected: dict[str, Check] = {}
+        for profile in self.candidates():
+            selected.update({c: self.checks[c] for c in profile.selected})
+        return reads_for(list(selected.values()), DETECT_READS if self.auto else ())
 
 
 @dataclass
@@ -227,6 +263,8 @@ class HostData:
     error: str | None = None
     seconds: float = 0.0
     facts: Facts | None = None
+    profile: EffectiveProfile | None = None
+    detection: Detection | None = None
 
 
 @dataclass
@@ -236,13 +274,56 @@ class RunOptions:
     sample_interval: float = 1.0
     backend_options: dict[str, object] = field(default_factory=dict)
     command: list[str] = field(default_factory=list)
+    # The previous run's results (`--baseline`), for checks that compare runs.
+    baseline: RunResult | None = None
+    baseline_path: str | None = None
+    waivers: WaiverSet | None = None
+    # Show `collected 3/50 hosts` on stderr while hosts are collected (only on a terminal).
+    progress: bool = False
     accept_new_host_keys: bool = False
-    progress: Callable[[int, int, str, str | None, float], None] | None = None
-    """Called as each live host finishes: (done, total, label, error or None, seconds)."""
+
+
+class ProgressLine:
+    """`collected 3/50 hosts (1 failed)`, rewritten in place with \\r on a terminal.
+
+    Silent unless `stream` is a terminal and more than one host is collected; called from the
+    collector's worker threads.
+    """
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total = total
+        self.stream = stream
+        self.done = 0
+        self.failed = 0
+        self.lock = threading.Lock()
+        isatty = getattr(stream, "isatty", None)
+        self.active = total > 1 and callable(isatty) and bool(isatty())
+
+    def text(self) -> str:
+        failed = f" ({self.failed} failed)" if self.failed else ""
+        return f"collected {self.done}/{self.total} hosts{failed}"
+
+    def __call__(self, url: str, ok: bool) -> None:
+        with self.lock:
+            self.done += 1
+            self.failed += 0 if ok else 1
+            if self.active:
+                self.stream.write("\r" + self.text() + "\x1b[K")
+                self.stream.flush()
+
+    def close(self) -> None:
+        if self.active and self.done:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 class Audit:
-    """One run: collect every target once, judge each (host, check) on demand, then summarise."""
+    """One run: collect every target once, judge each (host, check) on demand, then summarise.
+
+    `profile` applies to every host, unless `plan` holds `auto`: then each host gets its own
+    profile once it is collected (`profile_for`), and `profile` is the one for hosts that
+    could not be collected (`auto` with nothing detected).
+    """
 
     def __init__(
         self,
@@ -250,23 +331,36 @@ class Audit:
         checks: dict[str, Check],
         targets: list[Target],
         options: RunOptions | None = None,
+        plan: ProfilePlan | None = None,
     ) -> None:
         self.profile = profile
         self.checks = checks
         self.selected = [checks[c] for c in profile.selected]
         self.targets = targets
         self.options = options or RunOptions()
+        self.plan = plan if plan is not None and plan.auto else None
         self.started_at = utc_now()
         self.hosts: list[HostData] | None = None
         self.results: dict[tuple[int, str], CheckResult] = {}
+        # Verdicts judged while hosts were still being collected, before waivers.
+        self._verdicts: dict[tuple[int, str], CheckResult] = {}
+
+    @property
+    def per_host(self) -> bool:
+        """Whether hosts may differ in profile (`--profile auto`)."""
+        return self.plan is not None
 
     # -- collection ---------------------------------------------------------------------
     def gather(self) -> list[HostData]:
-        """Collect (or load) every target once; live hosts concurrently."""
+        """Collect (or load) every target once; live hosts concurrently.
+
+        Each live host is judged as soon as it arrives, on one judging thread, while the
+        workers go on collecting the others (they mostly wait on their hosts).
+        """
         if self.hosts is not None:
             return self.hosts
         hosts = [HostData(t) for t in self.targets]
-        live = [h for h in hosts if h.target.kind == "live"]
+        live = [h for h in hosts if h.target.kind == "live" and h.target.error is None]
         for host in hosts:
             if host.target.kind == "root":
                 started = time.perf_counter()
@@ -275,29 +369,40 @@ class Audit:
                 except ConfigError as exc:
                     host.error = str(exc)
                 host.seconds = time.perf_counter() - started
-        for host in live:
-            if host.target.error is not None:
+            elif host.target.error is not None:
                 host.error = host.target.error
-        reachable = [h for h in live if h.target.error is None]
-        if reachable:
-            self._collect(reachable, {id(h): i for i, h in enumerate(hosts)})
+        if live:
+            self._collect(live, {id(h): i for i, h in enumerate(hosts)})
         for host in hosts:
             if host.snapshot is not None and host.facts is None:
-                host.facts = Facts(host.snapshot, self._selection())
+                self._prepare(host)
         self.hosts = hosts
         return hosts
 
-    def _selection(self) -> dict[str, Params]:
-        return {c.id: self.profile.params.get(c.id, c.meta.defaults()) for c in self.selected}
+    def _prepare(self, host: HostData) -> None:
+        """Facts for a collected host and, with `--profile auto`, its own profile."""
+        assert host.snapshot is not None
+        baseline = self.options.baseline
+        if self.plan is None:
+            host.facts = Facts(host.snapshot, _selection(self.profile), baseline)
+            return
+        # Detection reads only process facts, which do not depend on the selection; the
+        # selection is set before any check runs.
+        facts = Facts(host.snapshot, {}, baseline)
+        try:
+            host.detection = detect(facts.processes)
+        except MemcheckError:
+            host.detection = Detection()
+        host.profile = self.plan.resolve(host.detection.profiles)
+        facts.selection = _selection(host.profile)
+        host.facts = facts
 
     def _collect(self, live: list[HostData], positions: dict[int, int]) -> None:
         from memcheck.collect import collect_many
 
+        reads = self.plan.reads() if self.plan else reads_for(self.selected)
         started = time.perf_counter()
         finished: dict[int, float] = {}
-        lock = threading.Lock()
-        # Each host is judged as soon as it arrives, on one judging thread, while the
-        # workers go on collecting the others (they mostly wait on their hosts).
         arrived: queue.Queue[HostData | None] = queue.Queue()
 
         def judge_arrivals() -> None:
@@ -305,38 +410,39 @@ class Audit:
                 host = arrived.get()
                 if host is None:
                     return
-                host.facts = Facts(host.snapshot, self._selection()) if host.snapshot else None
-                for check in self.selected:
-                    self._judge(positions[id(host)], host, check.id)
+                self._prepare(host)
+                profile = host.profile or self.profile
+                for check_id in profile.selected:
+                    self._verdict(positions[id(host)], host, check_id)
 
         judge = threading.Thread(target=judge_arrivals, name="memcheck-judge", daemon=True)
         judge.start()
 
-        def progress(index: int, got: object) -> None:
-            host = live[index]
-            with lock:
-                finished[index] = time.perf_counter() - started
-                if self.options.progress is not None:
-                    error = None if isinstance(got, Snapshot) else getattr(got, "reason", str(got))
-                    label = host.target.label
-                    self.options.progress(len(finished), len(live), label, error, finished[index])
+        def on_result(index: int, got: Snapshot | object) -> None:
+            finished[index] = time.perf_counter() - started
             if isinstance(got, Snapshot):
-                host.snapshot = got
-                arrived.put(host)
+                live[index].snapshot = got
+                arrived.put(live[index])
 
-        outcomes = collect_many(
-            [h.target.spec for h in live],
-            reads_for(self.selected),
-            workers=self.options.workers,
-            timeout=self.options.timeout,
-            sample_interval=self.options.sample_interval,
-            backend_options=self.options.backend_options,
-            host_options=[dict(h.target.options) for h in live],
-            accept_new_host_keys=self.options.accept_new_host_keys,
-            progress=progress,
-        )
-        arrived.put(None)
-        judge.join()
+        progress = ProgressLine(len(live), sys.stderr) if self.options.progress else None
+        try:
+            outcomes = collect_many(
+                [h.target.spec for h in live],
+                reads,
+                workers=self.options.workers,
+                timeout=self.options.timeout,
+                sample_interval=self.options.sample_interval,
+                backend_options=self.options.backend_options,
+                host_options=[dict(h.target.options) for h in live],
+                accept_new_host_keys=self.options.accept_new_host_keys,
+                progress=progress,
+                on_result=on_result,
+            )
+        finally:
+            arrived.put(None)
+            judge.join()
+            if progress is not None:
+                progress.close()
         for index, (host, (_, got)) in enumerate(zip(live, outcomes)):
             if isinstance(got, Snapshot):
                 host.snapshot = got
@@ -344,41 +450,71 @@ class Audit:
                 host.error = getattr(got, "reason", None) or str(got)
             host.seconds = finished.get(index, time.perf_counter() - started)
 
+    def profile_for(self, host_index: int) -> EffectiveProfile:
+        """The effective profile of one host (collecting every host first with `auto`)."""
+        if self.plan is None:
+            return self.profile
+        return self.gather()[host_index].profile or self.profile
+
+    def selected_for(self, host_index: int) -> list[Check]:
+        """The checks that run on one host."""
+        if self.plan is None:
+            return self.selected
+        return [self.checks[c] for c in self.profile_for(host_index).selected]
+
     # -- judging ------------------------------------------------------------------------
     def evaluate(self, host_index: int, check_id: str) -> CheckResult:
         key = (host_index, check_id)
         if key in self.results:
             return self.results[key]
-        return self._judge(host_index, self.gather()[host_index], check_id)
+        host = self.gather()[host_index]
+        result = self._verdict(host_index, host, check_id)
+        del self._verdicts[key]
+        if self.options.waivers is not None:
+            self.options.waivers.apply(self.host_name(host_index), result)
+        self.results[key] = result
+        return result
 
-    def _judge(self, host_index: int, host: HostData, check_id: str) -> CheckResult:
+    def _verdict(self, host_index: int, host: HostData, check_id: str) -> CheckResult:
+        """The check's own verdict on one host (waivers come later, in `evaluate`)."""
         key = (host_index, check_id)
+        found = self._verdicts.get(key)
+        if found is not None:
+            return found
         check = self.checks[check_id]
-        severity = self.profile.severity.get(check_id)
+        profile = host.profile or self.profile
+        severity = profile.severity.get(check_id)
         if host.facts is None:
             result = unreachable_result(check, host.error or "not collected", severity)
         else:
-            params = self.profile.params.get(check_id, check.meta.defaults())
+            params = profile.params.get(check_id, check.meta.defaults())
             result = evaluate(check, host.facts, params, severity)
-        self.results[key] = result
+        self._verdicts[key] = result
         return result
 
     def evaluate_all(self) -> None:
         for index in range(len(self.targets)):
-            for check in self.selected:
+            for check in self.selected_for(index):
                 self.evaluate(index, check.id)
 
     # -- summary ------------------------------------------------------------------------
-    def host_results(self) -> list[HostResult]:
+    def host_name(self, index: int) -> str:
+        """The host's name in reports; made unique with the target when two hosts share one."""
         hosts = self.gather()
         names = [_host_name(h) for h in hosts]
+        name = names[index]
+        if names.count(name) > 1:
+            name = f"{name} ({hosts[index].target.label})"
+        return name
+
+    def host_results(self) -> list[HostResult]:
+        hosts = self.gather()
         out = []
         for index, host in enumerate(hosts):
-            name = names[index]
-            if names.count(name) > 1:
-                name = f"{name} ({host.target.label})"
+            name = self.host_name(index)
             facts = host.facts
             info = host.snapshot.info if host.snapshot else None
+            profile = self.profile_for(index)
             out.append(
                 HostResult(
                     name=name,
@@ -392,9 +528,17 @@ class Audit:
                     collection_errors=dict(info.errors) if info else {},
                     collection_seconds=round(host.seconds, 3),
                     notes=list(info.notes) if info else [],
+                    memory=memory_summary(facts) if facts else None,
+                    profiles=list(profile.names),
+                    conflicts=[dict(c) for c in profile.conflicts],
+                    detected=(
+                        host.detection.as_dicts()
+                        if self.plan is not None and host.detection is not None
+                        else None
+                    ),
                     results=[
                         self.results[(index, c.id)]
-                        for c in self.selected
+                        for c in self.selected_for(index)
                         if (index, c.id) in self.results
                     ],
                 )
@@ -402,21 +546,72 @@ class Audit:
         return out
 
     def run_result(self) -> RunResult:
+        hosts = self.host_results()
+        profiles = [self.profile_for(i) for i in range(len(self.targets))] or [self.profile]
+        if self.plan is None:
+            profiles = [self.profile]
+        hashes: dict[str, str] = {}
+        conflicts: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for profile in profiles:
+            for entry in profile.chain:
+                hashes.setdefault(entry.name, entry.sha256)
+            for conflict in profile.conflicts:
+                key = json.dumps(conflict, sort_keys=True, default=str)
+                if key not in seen:
+                    seen.add(key)
+                    conflicts.append(dict(conflict))
         run = RunResult(
             memcheck_version=__version__,
             started_at=self.started_at,
             finished_at=utc_now(),
-            profiles=list(self.profile.names),
-            fail_on=self.profile.fail_on,
+            profiles=list(self.plan.specs) if self.plan else list(self.profile.names),
+            fail_on=min((p.fail_on for p in profiles), key=lambda s: SEVERITY_RANK.get(s, 1)),
             command=list(self.options.command),
             user=_user(),
             controller=socket.gethostname(),
-            profile_hashes={entry.name: entry.sha256 for entry in self.profile.chain},
-            conflicts=[dict(c) for c in self.profile.conflicts],
-            hosts=self.host_results(),
+            profile_hashes=hashes,
+            conflicts=conflicts,
+            hosts=hosts,
         )
+        if self.options.waivers is not None:
+            self.options.waivers.record(run)
+        if self.options.baseline is not None:
+            from memcheck.changes import compare
+
+            run.changes = compare(run, self.options.baseline, self.options.baseline_path)
         run.exit_code = run.compute_exit_code()
         return run
+
+
+def memory_summary(facts: Facts) -> dict[str, int | None] | None:
+    """The host's memory composition from /proc/meminfo for the report; None when unreadable."""
+    try:
+        info = facts.meminfo
+    except MemcheckError:
+        return None
+    total, available = info.mem_total_bytes, info.mem_available_bytes
+    cache = None
+    if info.cached_bytes is not None or info.buffers_bytes is not None:
+        cache = (info.cached_bytes or 0) + (info.buffers_bytes or 0)
+    swap_total, swap_free = info.swap_total_bytes, info.swap_free_bytes
+    return {
+        "total_bytes": total,
+        "available_bytes": available,
+        "cache_bytes": cache,
+        "used_bytes": max(total - available, 0) if available is not None else None,
+        "swap_total_bytes": swap_total,
+        "swap_used_bytes": (
+            max(swap_total - swap_free, 0)
+            if swap_total is not None and swap_free is not None
+            else None
+        ),
+    }
+
+
+def _selection(profile: EffectiveProfile) -> dict[str, dict[str, Any]]:
+    """The selected checks and their params, as facts see them (sysctl_persisted uses it)."""
+    return {c: dict(profile.params[c]) for c in profile.selected}
 
 
 def _host_name(host: HostData) -> str:

@@ -200,9 +200,21 @@ class Snapshot:
         return sorted(self._children().get(base, ()))
 
     def glob(self, pattern: str) -> list[str]:
-        """Paths matching a shell glob; `*` does not cross `/`, a final `/**` matches a tree."""
+        """Paths matching a shell glob; `*` does not cross `/`, a final `/**` matches a tree,
+        and `/**/` matches zero or more directories (`/sys/fs/cgroup/**/memory.max`)."""
         pattern = _norm(pattern)
         everything = (*self.files, *self.links)
+        if "/**/" in pattern:
+            regex = _glob_regex(pattern, tree=False)
+            top = pattern.split("/**/", 1)[0]
+            if not any(ch in top for ch in "*?["):
+                # Only paths below a literal DIR can match: skip the rest of the snapshot.
+                return sorted(
+                    p
+                    for p in {*everything, *self.dirs}
+                    if p.startswith(top + "/") and regex.fullmatch(p)
+                )
+            return sorted(p for p in {*everything, *self.dirs} if regex.fullmatch(p))
         if pattern.endswith("/**"):
             prefix = pattern[:-3]
             if not any(ch in prefix for ch in "*?["):
@@ -355,8 +367,10 @@ class Snapshot:
 
 def _glob_regex(pattern: str, tree: bool) -> re.Pattern[str]:
     parts = []
-    for piece in re.split(r"(\*\*|\*|\?|\[[^\]]*\])", pattern):
-        if piece == "**":
+    for piece in re.split(r"(/\*\*/|\*\*|\*|\?|\[[^\]]*\])", pattern):
+        if piece == "/**/":
+            parts.append("/(?:.+/)?")  # zero or more whole directories
+        elif piece == "**":
             parts.append(".*")
         elif piece == "*":
             parts.append("[^/]*")
@@ -367,7 +381,8 @@ def _glob_regex(pattern: str, tree: bool) -> re.Pattern[str]:
         else:
             parts.append(re.escape(piece))
     body = "".join(parts)
-    return re.compile(body + ("/.+" if tree else ""))
+    # DOTALL: a file name may hold a newline, and `**` must cross it like any other byte.
+    return re.compile(body + ("/.+" if tree else ""), re.DOTALL)
 
 
 def _common_top(names: list[str]) -> str:

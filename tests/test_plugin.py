@@ -46,3 +46,25 @@ def test_plugin_bad_profile_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--memcheck-profile", "nope", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*nope*"])
+
+
+def test_auto_generates_each_hosts_own_items(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    from tests.auto_trees import kubernetes_node, redis_and_postgres, write_tree
+
+    mixed = write_tree(tmp_path / "mixed", "db-mixed", redis_and_postgres())
+    node = write_tree(tmp_path / "node", "node-1", kubernetes_node())
+    args = ["--memcheck-profile", "auto", "--memcheck-root", str(mixed)]
+    args += ["--memcheck-root", str(node), "--memcheck-report-dir", str(tmp_path / "r")]
+    result = pytester.runpytest_subprocess(*args, "-p", "no:cacheprovider", "--co", "-q")
+    data_items = [line for line in result.stdout.lines if "::test_check[" in line]
+    mixed_items = {i.split("[", 1)[1].split("[")[0] for i in data_items if str(mixed) in i}
+    node_items = {i.split("[", 1)[1].split("[")[0] for i in data_items if str(node) in i}
+    assert "postmaster_oom" in mixed_items and "cgroup_v2" not in mixed_items
+    assert "cgroup_v2" in node_items and "postmaster_oom" not in node_items
+    run = pytester.runpytest_subprocess(*args, "-p", "no:cacheprovider")
+    data = json.loads((tmp_path / "r" / "results.json").read_text())
+    hosts = {h["name"]: h for h in data["hosts"]}
+    assert hosts["db-mixed"]["profiles"] == ["postgres", "redis"]
+    assert {r["check"] for r in hosts["db-mixed"]["results"]} == mixed_items
+    assert {r["check"] for r in hosts["node-1"]["results"]} == node_items
+    assert run.ret == data["exit_code"]

@@ -47,16 +47,19 @@ COMMANDS: dict[str, HostCommand] = {
             "device or a socket.",
         ),
         _external(
+            "head",
+            ("head -n LINES -- PATH", "head -n LINES -- FILE..."),
+            "Opens each file for reading (O_RDONLY) and copies its first LINES lines to "
+            "standard output: for reads that ask for the start of a long file only "
+            "(`PATTERN#head=N`, e.g. /proc/<pid>/numa_maps), and, with several files (LINES "
+            "2147483647 for whole files), to read kernel files in one process, each after a "
+            "'==> FILE <==' header (POSIX). Only given regular files (`test -f`), never a "
+            "FIFO or a device.",
+        ),
+        _external(
             "readlink",
             ("readlink -- PATH",),
             "Reads the target of a symbolic link (readlink(2)); follows nothing, writes nothing.",
-        ),
-        _external(
-            "head",
-            ("head -n 2147483647 -- FILE...",),
-            "Opens each file for reading and copies it to standard output, each after a "
-            "'==> FILE <==' header (POSIX); it is given only regular files a glob under "
-            "/proc or /sys matched, so it never opens a FIFO or a device.",
         ),
         _external(
             "tar",
@@ -123,16 +126,18 @@ COMMANDS: dict[str, HostCommand] = {
         _builtin(
             "unset", ("unset TAR_OPTIONS",), "Removes a variable from the script's own environment."
         ),
-        _builtin(
-            "read",
-            ("IFS= read -r VAR <FILE",),
-            "Reads a line of a kernel text file into a shell variable (read(2) only).",
-        ),
         _builtin("while", ("while ...; do ...; done",), "A loop of the shell itself."),
         _builtin("set", ("set --", 'set -- "$@" PATH'), "Sets the script's positional parameters."),
         _builtin("exec", ("exec sh -c SCRIPT sh",), "Replaces the wrapper shell; no file."),
         _builtin("return", ("return 0",), "Leaves a shell function; no system call."),
         _builtin(":", (":",), "The null command: does nothing at all."),
+        _builtin(
+            "read",
+            ("read -r LINE < PATH",),
+            "Reads small per-process text files line by line from an already opened file "
+            "(read(2) only), so thousands of them cost no fork.",
+        ),
+        _builtin("break", ("break",), "Leaves the line loop after the first N lines."),
     )
 }
 """Every command the collection script may run, by the word that invokes it."""

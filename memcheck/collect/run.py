@@ -183,14 +183,16 @@ def collect_many(
     backend_options: Mapping[str, Any] | None = None,
     host_options: Sequence[Mapping[str, Any]] | None = None,
     accept_new_host_keys: bool = False,
-    progress: Callable[[int, Snapshot | CollectError], None] | None = None,
+    progress: Callable[[str, bool], None] | None = None,
+    on_result: Callable[[int, Snapshot | CollectError], None] | None = None,
 ) -> list[tuple[str, Snapshot | CollectError]]:
     """Collect hosts concurrently in threads; results in the order of `urls`.
 
     `host_options[i]` adds backend options for `urls[i]` alone (an inventory host's key
     file). Every host is tried once; one that fails gives its `CollectError` in place of a
     snapshot and the others go on. SSH master connections are closed before this returns.
-    `progress(index, result)` is called (from a worker thread) as each host finishes.
+    As each host finishes, from its worker thread: `progress(url, ok)` and
+    `on_result(index, snapshot or error)`.
     """
     targets = list(urls)
     wanted = list(reads)
@@ -200,8 +202,9 @@ def collect_many(
 
     def one(index: int) -> Snapshot | CollectError:
         options = {**(backend_options or {}), **extra[index]}
+        got: Snapshot | CollectError
         try:
-            got: Snapshot | CollectError = collect_host(
+            got = collect_host(
                 targets[index],
                 wanted,
                 timeout=timeout,
@@ -211,8 +214,10 @@ def collect_many(
             )
         except CollectError as exc:
             got = exc
+        if on_result is not None:
+            on_result(index, got)
         if progress is not None:
-            progress(index, got)
+            progress(targets[index], isinstance(got, Snapshot))
         return got
 
     if not targets:

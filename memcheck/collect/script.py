@@ -2,7 +2,9 @@
 
 `build_script` turns the union of the selected checks' `reads` into a single script that runs
 under dash, bash and busybox sh, reads every requested file once, and prints each one inside
-a frame. `parse_output` turns that output into a `Snapshot`.
+a frame. Reads are exact paths, shell globs, whole trees (`DIR/**`) and named trees
+(`DIR/**/NAME`: every file called NAME in DIR or below, links not followed, nothing else of
+the tree read; the cgroup hierarchy is read this way, file by file, never whole). `parse_output` turns that output into a `Snapshot`.
 
 Framing. Every record starts with a separator line `\\n:MEMCHECK:<nonce>:<tag>\\n`, and its
 data runs up to the next separator. The nonce is random per run and never appears in the
@@ -29,6 +31,12 @@ per batch, whose POSIX `==> FILE <==` headers frame them (checked on the control
 files a glob matches (`/etc/cron.d/*`) go into one `tar`. Without head or tar, files are
 read one by one. (The shell's own `read` is no shortcut: /proc/sys files answer only the
 first read(2), so a byte-by-byte reader would see `6` for a swappiness of `60`.)
+
+Partial reads. A pattern may end in `#head=N` (`/proc/[0-9]*/numa_maps#head=64`): every
+file it matches is read with `head -n N` instead of `cat`, and the snapshot keeps those first
+N lines as the file's content. It is for files that are long and whose beginning is all a
+check needs (a database's numa_maps runs to thousands of lines, and the kernel walks the page
+tables for every line it prints). A whole read of the same path wins over a partial one.
 
 The script writes nothing on the host: no temporary files, no redirection except to
 /dev/null and between its own file descriptors. Every command it runs is listed in
@@ -84,6 +92,8 @@ BASE_READS: tuple[str, ...] = (
 TRUNCATED = "not collected: the output ended early (connection dropped or time limit reached)"
 
 _NONCE = re.compile(r"[A-Za-z0-9]{16,128}")
+HEAD_OPTION = "#head="
+_HEAD = re.compile(r"#head=([1-9][0-9]{0,5})")
 _DATE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 _BRACES = re.compile(r"\{([^{}]*)\}")
 
@@ -107,33 +117,104 @@ def expand_braces(pattern: str) -> list[str]:
     return out
 
 
+def split_read(spec: str) -> tuple[str, int | None]:
+    """`/proc/[0-9]*/numa_maps#head=64` -> (`/proc/[0-9]*/numa_maps`, 64); whole reads give None.
+
+    Raises ValueError for a `#head=` option that is not a line count from 1 to 999999.
+    """
+    at = spec.rfind(HEAD_OPTION)
+    if at < 0:
+        return spec, None
+    match = _HEAD.fullmatch(spec[at:])
+    if match is None:
+        raise ValueError(f"read pattern {spec!r}: '#head=' takes a line count from 1 to 999999")
+    return spec[:at], int(match.group(1))
+
+
 def normalise_reads(reads: Iterable[str]) -> list[str]:
-    """The base set plus `reads`, braces expanded, checked, without duplicates, in order."""
+    """The base set plus `reads`, braces expanded, checked, without duplicates, in order.
+
+    Where one pattern is asked for whole and in part (`#head=N`), only the whole read stays;
+    where it is asked for in several parts, the longest.
+    """
     seen: dict[str, None] = {}
     for raw in (*BASE_READS, *reads):
         for pattern in expand_braces(raw):
             seen[_check_pattern(pattern)] = None
-    return list(seen)
+    wanted: dict[str, int | None] = {}  # path -> line count, None for a whole read
+    for spec in seen:
+        path, lines = split_read(spec)
+        before = wanted.get(path, lines)
+        if path in wanted and (before is None or lines is None):
+            wanted[path] = None
+        else:
+            wanted[path] = max(before or 0, lines or 0) or None
+    return [path if n is None else f"{path}{HEAD_OPTION}{n}" for path, n in wanted.items()]
 
 
-def _check_pattern(pattern: str) -> str:
+def split_named_tree(pattern: str) -> tuple[str, str] | None:
+    """`/sys/fs/cgroup/**/memory.max` -> (`/sys/fs/cgroup`, `memory.max`); else None.
+
+    Such a pattern names every file called NAME (a shell glob of one path component) in DIR
+    or any directory below it, and nothing else of the tree.
+    """
+    top, marker, name = pattern.rpartition("/**/")
+    if not marker or "/" in name:
+        return None
+    return top, name
+
+
+def _check_pattern(spec: str) -> str:
+    pattern, lines = split_read(spec)
+    if lines is not None and (
+        pattern.endswith("/**") or pattern in PSEUDO_READS or split_named_tree(pattern)
+    ):
+        raise ValueError(f"read pattern {spec!r}: '#head=' applies to files and globs only")
+    _check_path(pattern)
+    return spec
+
+
+def _check_path(pattern: str) -> str:
     try:
         quote(pattern)
     except QuotingError as exc:
         raise ValueError(f"read pattern {pattern!r}: {exc}") from exc
     if not pattern.startswith("/"):
         raise ValueError(f"read pattern {pattern!r} is not an absolute path")
+    named = split_named_tree(pattern)
+    if named is not None:
+        return _check_named_tree(pattern, *named)
     body = pattern[:-3] if pattern.endswith("/**") else pattern
     if posixpath.normpath(body) != body or body == "/":
         raise ValueError(f"read pattern {pattern!r} is not a normal path")
     if "**" in body:
-        raise ValueError(f"read pattern {pattern!r}: '**' is only allowed as a final '/**'")
+        raise ValueError(
+            f"read pattern {pattern!r}: '**' is only allowed as a final '/**' or in DIR/**/NAME"
+        )
     if body.startswith(META_DIR + "/") and pattern not in PSEUDO_READS:
         raise ValueError(f"read pattern {pattern!r}: unknown .memcheck entry")
     if body == "/dev" or body.startswith("/dev/"):
         raise ValueError(f"read pattern {pattern!r}: device files are never read")
     if is_glob(body):
         quote_glob(body)  # raises on what the shell and Snapshot.glob would disagree about
+    return pattern
+
+
+def _check_named_tree(pattern: str, top: str, name: str) -> str:
+    if is_glob(top) or "**" in top:
+        raise ValueError(f"read pattern {pattern!r}: DIR in DIR/**/NAME must be a plain path")
+    if posixpath.normpath(top) != top or top == "/" or not top:
+        raise ValueError(f"read pattern {pattern!r} is not a normal path")
+    if name in ("", ".", "..") or "**" in name:
+        raise ValueError(f"read pattern {pattern!r}: NAME must be one file name or glob")
+    if top.startswith(META_DIR + "/") or top == META_DIR:
+        raise ValueError(f"read pattern {pattern!r}: unknown .memcheck entry")
+    if top == "/dev" or top.startswith("/dev/"):
+        raise ValueError(f"read pattern {pattern!r}: device files are never read")
+    try:
+        quote_glob(name)  # raises on what the shell and Snapshot.glob would disagree about
+    except QuotingError as exc:
+        raise ValueError(f"read pattern {pattern!r}: {exc}") from exc
     return pattern
 
 
@@ -146,8 +227,9 @@ def build_script(
 ) -> str:
     """One POSIX sh script that prints, framed, every file `reads` (plus the base set) names.
 
-    `reads` holds exact paths, shell globs (`/proc/[0-9]*/comm`), trees (`/etc/sysctl.d/**`)
-    and the pseudo paths `/.memcheck/kernel.log` and `/.memcheck/vmstat.after`.
+    `reads` holds exact paths, shell globs (`/proc/[0-9]*/comm`), trees (`/etc/sysctl.d/**`),
+    named trees (`/sys/fs/cgroup/**/memory.max`; braces expand first, so
+    `/sys/fs/cgroup/**/memory.{max,high}` is two patterns walked once) and the pseudo paths `/.memcheck/kernel.log` and `/.memcheck/vmstat.after`.
     With `timeout`, the script is wrapped so that the host's `timeout` (when it has a
     working one) kills it after that many seconds. `prefix` is put before every path read
     from the file system and removed from the recorded paths: it lets tests run the
@@ -169,7 +251,8 @@ def build_script(
         # GNU tar reads options from TAR_OPTIONS; none of the host's may apply to us.
         "unset TAR_OPTIONS; TAR=; if command -v tar >/dev/null 2>&1; then TAR=1; fi",
         "HEAD=; if command -v head >/dev/null 2>&1; then HEAD=1; fi; NL='\n'",
-        f"a={quote(nonce[:half])}; b={quote(nonce[half:])}; P={quote(prefix)}",
+        # H: the line count of a partial read (empty: read whole files); never inherited.
+        f"a={quote(nonce[:half])}; b={quote(nonce[half:])}; P={quote(prefix)}; H=",
         *_FUNCTIONS,
         _never_read_function(),
         # The plan (every pattern this run reads) travels in the first record, so output cut
@@ -181,12 +264,24 @@ def build_script(
     first = ["/proc/uptime", "/proc/vmstat"] if sample else ["/proc/uptime"]
     ordered = [*first, *(p for p in patterns if p not in first and p not in PSEUDO_READS)]
     kernel = [p for p in ordered if p not in first and _batchable(p)]
+    # Named-tree patterns sharing a DIR share one walk (memory.{max,high,...} under one
+    # cgroup tree): a directory is listed once however many names are wanted in it.
+    named: dict[str, list[str]] = {}
+    for pattern in ordered:
+        found = split_named_tree(pattern)
+        if found is not None:
+            named.setdefault(found[0], []).append(pattern)
     for pattern in first:
         lines += _read_lines(pattern)
     lines += _batch_lines(kernel)
     for pattern in ordered:
-        if pattern not in kernel and pattern not in first:
+        if pattern in kernel or pattern in first:
+            continue
+        found = split_named_tree(pattern)
+        if found is None:
             lines += _merged_usr_lines(pattern, ordered) or _read_lines(pattern)
+        elif named[found[0]][0] == pattern:
+            lines += _named_tree_lines(found[0], named[found[0]])
     if KERNEL_LOG in patterns:
         lines += [f"d read {quote(KERNEL_LOG)}", "klog", "m done"]
     if sample:
@@ -245,8 +340,8 @@ def _merged_usr_lines(pattern: str, plan: list[str]) -> list[str]:
 
 
 def _batchable(pattern: str) -> bool:
-    """An exact path under /proc or /sys, read with the others through one `head`."""
-    if is_glob(pattern) or pattern.endswith("/**"):
+    """An exact path under /proc or /sys, read whole, with the others through one `head`."""
+    if is_glob(pattern) or pattern.endswith("/**") or HEAD_OPTION in pattern:
         return False
     if not pattern.startswith(("/proc/", "/sys/")):
         return False
@@ -296,8 +391,12 @@ def tar_eligible(top: str) -> bool:
     return not any(top == root or top.startswith(root + "/") for root in ("/proc", "/sys"))
 
 
-def _read_lines(pattern: str) -> list[str]:
-    head = [f"d read {quote(pattern)}"]
+def _read_lines(spec: str) -> list[str]:
+    pattern, lines = split_read(spec)
+    head = [f"d read {quote(spec)}"]
+    if lines is not None:
+        head.append(f"H={quote(str(lines))}")
+    tail = ["H=", "m done"] if lines is not None else ["m done"]
     if pattern.endswith("/**"):
         top = pattern[:-3]
         if not is_glob(top) and tar_eligible(top):
@@ -313,7 +412,7 @@ def _read_lines(pattern: str) -> list[str]:
             ]
         else:
             body = [f'top "$P"{quote(top)}']
-    elif is_glob(pattern) and tar_eligible(pattern):
+    elif is_glob(pattern) and tar_eligible(pattern) and lines is None:
         # Regular files on disk go into one tar; links (followed) and the rest one by one.
         body = [
             "set --",
@@ -340,7 +439,41 @@ def _read_lines(pattern: str) -> list[str]:
         ]
     else:
         body = [f'one "$P"{quote(pattern)}']
-    return [*head, *body, "m done"]
+    return [*head, *body, *tail]
+
+
+def _named_tree_lines(top: str, patterns: list[str]) -> list[str]:
+    """One walk of `top` reading the files whose name matches any of the patterns' NAMEs.
+
+    The first pattern's `read` record frames the walk; the others are marked done after it,
+    so output cut short during the walk leaves all of them not collected.
+    """
+    names = "|".join(quote_glob(p.rpartition("/**/")[2]) for p in patterns)
+    lines = [
+        f"d read {quote(patterns[0])}",
+        # fm PATH: record PATH when its base name is one of the wanted names.
+        f'fm() {{ case "${{1##*/}}" in {names}) one "$1" t;; esac; }}',
+        f'ftop "$P"{quote(top)}',
+        "m done",
+    ]
+    for pattern in patterns[1:]:
+        lines += [f"d read {quote(pattern)}", "m done"]
+    return lines
+
+
+# Per-process text files read with shell built-ins instead of `cat`: a database host has
+# thousands of them and a fork costs about a millisecond. They hold no NUL bytes and fail, if
+# at all, when opened (not part-way), so `read` loses nothing; `cmdline` (NUL-separated) and
+# everything else still go through `cat`.
+BUILTIN_READ = (
+    "*/proc/[0-9]*/status",
+    "*/proc/[0-9]*/comm",
+    "*/proc/[0-9]*/oom_score_adj",
+    "*/proc/[0-9]*/oom_adj",
+    "*/proc/[0-9]*/cgroup",
+    "*/proc/[0-9]*/smaps_rollup",
+    "*/proc/[0-9]*/numa_maps",
+)
 
 
 def _never_read_patterns() -> str:
@@ -349,7 +482,8 @@ def _never_read_patterns() -> str:
 
 def _never_read_function() -> str:
     arms = " ".join(f"{quote_glob(glob)}) d skip {quote(why)};;" for glob, why in NEVER_READ)
-    return f'rf() {{ case $1 in {arms} *) m file; c "$1";; esac; }}'
+    text_arm = "|".join(quote_glob(glob) for glob in BUILTIN_READ)
+    return f'rf() {{ case $1 in {arms} {text_arm}) m file; tc "$1";; *) m file; c "$1";; esac; }}'
 
 
 # The shell functions every script defines. Every command word in them is listed in
@@ -358,16 +492,37 @@ _FUNCTIONS: tuple[str, ...] = (
     # m TAG: a separator line; d TAG DATA: a record with data.
     'm() { printf \'\\n:MEMCHECK:%s%s:%s\\n\' "$a" "$b" "$1"; }',
     'd() { m "$1"; printf \'%s\' "$2"; }',
-    # c PATH: the file's bytes to stdout, cat's complaint (if any) as an error record. The
-    # `3>&1 ... >&3` dance captures stderr without a temporary file.
-    'c() { { r=$(cat -- "$1" 2>&1 >&3 3>&-); } 3>&1 || d error "${r:-read failed}"; }',
-    # hd FILE...: kernel files through one `head`, which puts the POSIX header
-    # "\\n==> FILE <==\\n" before each; the list comes first so that the controller knows
-    # which headers are real (see `head_entries`). What head could not read follows.
+    # c PATH: the file's bytes to stdout (its first $H lines when H is set), the reader's
+    # complaint (if any) as an error record. The reader runs straight from this shell (one
+    # fork, which bash's command substitution would double on hosts with many cgroup
+    # files); only when it fails is it asked again, output thrown away, for the reason.
+    "c() {",
+    '  if [ -n "$H" ]; then head -n "$H" -- "$1" 2>/dev/null'
+    ' || { r=$(head -n "$H" -- "$1" 2>&1 >/dev/null); d error "${r:-read failed}"; }',
+    '  else cat -- "$1" 2>/dev/null'
+    ' || { r=$(cat -- "$1" 2>&1 >/dev/null); d error "${r:-read failed}"; }; fi',
+    "}",
+    # tc PATH: like c, for small text files, with shell built-ins only (no fork). When the
+    # file cannot be opened, c reads it again to record the reason.
+    "tc() {",
+    '  if [ -r "$1" ]; then',
+    # The line count is kept as a string of x's: ${#n} is its length (no arithmetic).
+    "    n=; l=",
+    "    if while IFS= read -r l; do printf '%s\\n' \"$l\"; l=; n=${n}x;"
+    ' if [ -n "$H" ] && [ "${#n}" -ge "$H" ]; then break; fi; done 2>/dev/null <"$1"; then',
+    '      [ -z "$l" ] || printf \'%s\' "$l"; return 0',
+    "    fi",
+    "  fi",
+    '  c "$1"',
+    "}",
+    # hd FILE...: kernel files through one `head` (their first $H lines when H is set),
+    # which puts the POSIX header "\\n==> FILE <==\\n" before each; the list comes first so
+    # that the controller knows which headers are real (`_HeadBatch`). What head could not
+    # read follows.
     "hd() {",
     '  m list; printf \'%s\\n\' "$P" "$@"',
     "  m head",
-    '  { r=$(head -n 2147483647 -- "$@" 2>&1 >&3 3>&-); } 3>&1',
+    '  { r=$(head -n "${H:-2147483647}" -- "$@" 2>&1 >&3 3>&-); } 3>&1',
     '  if [ -n "$r" ]; then d error "$r"; fi',
     "}",
     # tt REL...: trees or files (relative to "$P/") as one tar stream; tar's complaints
@@ -413,6 +568,23 @@ _FUNCTIONS: tuple[str, ...] = (
     "}",
     # top DIR: a tree named literally; a link to a directory is walked as the directory.
     'top() { if [ -d "$1" ]; then walk "$1"; else one "$1"; fi; }',
+    # fwalk DIR: every entry below DIR goes to `fm` (defined per walk), which records the
+    # wanted names; directories are descended into, links never followed. Only a directory
+    # that cannot be listed is recorded for itself.
+    "fm() { :; }",
+    "fwalk() {",
+    '  if [ -r "$1" ] && [ -x "$1" ]; then :; else'
+    ' d path "${1#"$P"}"; m dir; d error \'Permission denied\'; return 0; fi',
+    '  for w in "$1"/* "$1"/.[!.]* "$1"/..?*; do',
+    '    if [ -h "$w" ]; then fm "$w"; elif [ -d "$w" ]; then fwalk "$w";'
+    ' elif [ -e "$w" ]; then fm "$w"; fi',
+    "  done",
+    "}",
+    # ftop DIR: walk DIR when it is a directory (a link to one included); record it as
+    # missing when it does not exist; anything else holds no wanted file.
+    "ftop() {",
+    '  if [ -d "$1" ]; then fwalk "$1"; elif [ -e "$1" ] || [ -h "$1" ]; then :; else one "$1"; fi',
+    "}",
     # klog: the kernel log from dmesg, else from the journal; every attempt is recorded.
     "klog() {",
     f"  d path {quote(KERNEL_LOG)}",
@@ -566,8 +738,9 @@ def parse_output(stdout: bytes, nonce: str, source: str, version: str) -> Snapsh
             files[real] = entry.follow
     if not ended:
         for wanted in plan:
-            if wanted not in done and wanted not in files and wanted not in errors:
-                errors[wanted] = TRUNCATED
+            path = wanted.partition(HEAD_OPTION)[0]
+            if wanted not in done and path not in files and path not in errors:
+                errors[path] = TRUNCATED
 
     info = HostInfo(
         hostname=_hostname(files, source),

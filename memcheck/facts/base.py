@@ -8,6 +8,7 @@ from typing import Any, Callable, TypeVar
 
 from memcheck.errors import ParseError, Unavailable
 from memcheck.model import ParamValue
+from memcheck.results import RunResult
 from memcheck.snapshot import Snapshot
 
 T = TypeVar("T")
@@ -44,11 +45,14 @@ class FactsBase:
         self,
         snapshot: Snapshot,
         selection: Mapping[str, Mapping[str, ParamValue]] | None = None,
+        baseline: RunResult | None = None,
     ) -> None:
         self.snapshot = snapshot
         # The checks selected for this run and their effective params: a check such as
         # sysctl_persisted judges the boot values against what the other selected checks ask.
         self.selection: Mapping[str, Mapping[str, ParamValue]] = selection or {}
+        # A previous run's results (`--baseline`), for checks that compare runs over time.
+        self.baseline = baseline
         self._cache: dict[str, Any] = {}
 
     @property

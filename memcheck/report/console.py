@@ -10,6 +10,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from memcheck.model import SEVERITY_RANK
+from memcheck.report.profiles import (
+    conflict_groups,
+    describe_conflict,
+    detected_evidence,
+    detected_line,
+    detected_notes,
+    host_profiles,
+)
 from memcheck.report.safe_text import one_line, show_value
 from memcheck.results import CheckResult, HostResult, RunResult
 
@@ -87,6 +95,8 @@ def _failure(host: HostResult, result: CheckResult, paint: _Painter, verbose: bo
         ]
     )
     lines = [head]
+    if result.change == "new":
+        lines[0] += " " + paint("(new)", "bold")
     lines.append(
         f"{INDENT}observed: {one_line(show_value(result.observed))}"
         f"   expected: {one_line(show_value(result.expected))}"
@@ -115,6 +125,92 @@ def _waiver_text(waiver: Mapping[str, object] | None) -> str:
     return text + (f" ({', '.join(details)})" if details else "")
 
 
+def _profiles_block(run: RunResult, paint: _Painter, verbose: bool) -> list[str]:
+    """What `auto` detected per host, then where the applied profiles disagree."""
+    out: list[str] = []
+    for host in run.hosts:
+        if host.detected is None:
+            continue
+        profiles = " + ".join(host_profiles(run, host))
+        out.append(
+            f"{paint('DETECTED', 'bold')} {paint(one_line(host.name), 'bold')}: "
+            f"{one_line(detected_line(host))}; profiles {one_line(profiles)}"
+        )
+        out += [f"{INDENT}note: {one_line(note)}" for note in detected_notes(host)]
+        if verbose:
+            out += [f"{INDENT}{one_line(line)}" for line in detected_evidence(host)]
+    groups = conflict_groups(run)
+    for hosts, conflicts in groups:
+        names = (
+            "every host"
+            if len(hosts) == len(run.hosts) and len(hosts) > 1
+            else ", ".join(one_line(h.name) for h in hosts)
+        )
+        profiles = " + ".join(host_profiles(run, hosts[0]))
+        out.append(
+            f"{paint('CONFLICT', 'medium')} {paint(names, 'bold')}: profiles "
+            f"{one_line(profiles)} disagree; the later wins; a host cannot satisfy both:"
+        )
+        out += [f"{INDENT}{one_line(describe_conflict(c))}" for c in conflicts]
+    if out:
+        out.append("")
+    return out
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _changes_block(run: RunResult, paint: _Painter) -> list[str]:
+    """`Changes since <baseline start>`: new failures, fixed ones and new OOM kills first."""
+    changes = run.changes
+    if changes is None:
+        return []
+    baseline = changes.get("baseline") or {}
+    when = one_line(str(baseline.get("started_at") or "the baseline"))
+    where = f" ({one_line(str(baseline['path']))})" if baseline.get("path") else ""
+    new, fixed = changes.get("new", []), changes.get("fixed", [])
+    still, kills = changes.get("still_failing", []), changes.get("new_oom_kills", [])
+    out = [
+        paint(f"Changes since {when}{where}: ", "bold")
+        + ", ".join(
+            [
+                _plural(len(new), "new failure", "new failures"),
+                f"{len(fixed)} fixed",
+                f"{len(still)} still failing",
+                _plural(len(kills), "new OOM kill", "new OOM kills"),
+            ]
+        )
+    ]
+    ranked = sorted(new, key=lambda f: -SEVERITY_RANK.get(str(f.get("severity")), 0))
+    for item in ranked:
+        out.append(
+            f"{INDENT}{paint('NEW', 'fail')} "
+            f"{paint('[' + one_line(str(item.get('severity'))) + ']', str(item.get('severity')))} "
+            f"{one_line(str(item.get('host')))} {one_line(str(item.get('check')))}: "
+            f"observed {one_line(show_value(item.get('observed')))}, "
+            f"expected {one_line(show_value(item.get('expected')))}"
+            + (f" (was {one_line(str(item['was']))})" if item.get("was") else "")
+        )
+    for item in fixed:
+        out.append(
+            f"{INDENT}{paint('FIXED', 'pass')} {one_line(str(item.get('host')))} "
+            f"{one_line(str(item.get('check')))} (now {one_line(str(item.get('outcome')))})"
+        )
+    for kill in kills:
+        at = f" at {one_line(str(kill['time']))}" if kill.get("time") else ""
+        out.append(
+            f"{INDENT}{paint('NEW OOM KILL', 'fail')} {one_line(str(kill.get('host')))}: "
+            f"{one_line(str(kill.get('name')))} (pid {one_line(str(kill.get('pid')))}){at}"
+        )
+    for name in changes.get("hosts_not_in_baseline", []):
+        out.append(f"{INDENT}not in the baseline: {one_line(str(name))}")
+    for name in changes.get("hosts_only_in_baseline", []):
+        out.append(f"{INDENT}only in the baseline (not audited now): {one_line(str(name))}")
+    out.append("")
+    return out
+
+
 def render_console(
     run: RunResult,
     color: bool = False,
@@ -123,7 +219,7 @@ def render_console(
 ) -> str:
     """The text memcheck prints at the end of a run (ANSI colours only when `color`)."""
     paint = _Painter(color)
-    out: list[str] = []
+    out: list[str] = _changes_block(run, paint) + _profiles_block(run, paint, verbose)
 
     failures = [
         (SEVERITY_RANK.get(r.severity, 0), i, h, r)

@@ -46,6 +46,9 @@ _HOST_FIELDS = {
     "unreachable": "str?",
     "collection_errors": "dict[str]",
     "collection_seconds": "num?",
+    "profiles": "list[str]",
+    "conflicts": "list[dict]",
+    "detected": "list[dict]?",
     "results": "list[dict]",
     "notes": "list[str]",
 }
@@ -250,8 +253,23 @@ def merge_runs(runs: Sequence[RunResult]) -> RunResult:
         waivers_expired=_unique(w for r in runs for w in copy.deepcopy(r.waivers_expired)),
         waivers_unused=_unique(w for r in runs for w in copy.deepcopy(r.waivers_unused)),
         hosts=[copy.deepcopy(h) for r in runs for h in r.hosts],
+        changes=_merge_changes(runs),
     )
     merged.exit_code = merged.compute_exit_code()
+    return merged
+
+
+def _merge_changes(runs: Sequence[RunResult]) -> dict[str, Any] | None:
+    """The runs' `changes` lists joined (the baseline of the first run that has one)."""
+    found = [copy.deepcopy(r.changes) for r in runs if r.changes is not None]
+    if not found:
+        return None
+    merged = found[0]
+    for other in found[1:]:
+        for key, value in other.items():
+            if isinstance(value, list):
+                merged.setdefault(key, [])
+                merged[key] += value
     return merged
 
 

@@ -19,14 +19,24 @@ from typing import Any
 
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
+from memcheck.changes import host_counts
 from memcheck.report.json_report import PathLike, parse_instant, write_atomically
+from memcheck.report.profiles import (
+    describe_conflict,
+    detected_evidence,
+    detected_line,
+    detected_notes,
+    host_conflicts,
+    host_profiles,
+)
 from memcheck.report.safe_text import one_line, show_value, visible
 from memcheck.results import CheckResult, HostResult, RunResult
 
 
-def suite_name(run: RunResult) -> str:
-    """`memcheck.<profile>+<profile>`, the name every host's suite carries."""
-    profiles = "+".join(one_line(p) for p in run.profiles)
+def suite_name(run: RunResult, host: HostResult | None = None) -> str:
+    """`memcheck.<profile>+<profile>`: the profiles applied to the host (with `auto`, its own)."""
+    names = host_profiles(run, host) if host is not None else list(run.profiles)
+    profiles = "+".join(one_line(p) for p in names)
     return f"memcheck.{profiles}" if profiles else "memcheck"
 
 
@@ -95,8 +105,10 @@ def failure_body(result: CheckResult) -> str:
         f"observed: {show_value(result.observed)}",
         f"expected: {show_value(result.expected)}",
         f"severity: {result.severity}",
-        "",
     ]
+    if result.change:
+        parts.append(f"since the baseline: {result.change}")
+    parts.append("")
     if result.rationale:
         parts += ["Why it matters:", f"  {result.rationale}", ""]
     parts += _section("Evidence", evidence_lines(result))
@@ -126,9 +138,23 @@ def host_labels(hosts: list[HostResult]) -> list[str]:
     return labels
 
 
+def _change_properties(run: RunResult, host: HostResult) -> dict[str, str]:
+    """`changes.*`: counts against the --baseline run for this host, and the baseline itself."""
+    if run.changes is None:
+        return {}
+    props = {f"changes.{key}": str(n) for key, n in host_counts(run, host).items()}
+    baseline = run.changes.get("baseline") or {}
+    props["changes.baseline_started_at"] = str(baseline.get("started_at") or "")
+    if baseline.get("path"):
+        props["changes.baseline"] = str(baseline["path"])
+    return props
+
+
 def _properties(run: RunResult, host: HostResult) -> dict[str, str]:
-    props = {
-        "profiles": ",".join(run.profiles),
+    # What changed leads, for CI that alerts on change rather than on the standing state.
+    props = _change_properties(run, host)
+    props |= {
+        "profiles": ",".join(host_profiles(run, host)),
         "memcheck_version": run.memcheck_version,
         "kernel": host.kernel or "",
         "collected_at": host.collected_at or "",
@@ -142,8 +168,12 @@ def _properties(run: RunResult, host: HostResult) -> dict[str, str]:
         props["unreachable"] = host.unreachable
     if host.notes:
         props["notes"] = "; ".join(host.notes)
-    if run.conflicts:
-        props["conflicts"] = json.dumps(run.conflicts, ensure_ascii=False, sort_keys=True)
+    if host.detected is not None:
+        props["detected"] = detected_line(host)
+    conflicts = host_conflicts(run, host)
+    if conflicts:
+        props["conflicts"] = json.dumps(conflicts, ensure_ascii=False, sort_keys=True)
+        props["conflicts_summary"] = "; ".join(describe_conflict(c) for c in conflicts)
     return {k: one_line(v) for k, v in props.items()}
 
 
@@ -185,7 +215,7 @@ def _suite(run: RunResult, index: int, host: HostResult, label: str) -> TestSuit
         reason = one_line(f"host not collected: {host.unreachable}")
         case.add_error_info(message=reason, output=visible(reason), error_type="unreachable")
         cases.append(case)
-    name = suite_name(run)
+    name = suite_name(run, host)
     return TestSuite(
         name=name,
         test_cases=cases,
@@ -197,11 +227,20 @@ def _suite(run: RunResult, index: int, host: HostResult, label: str) -> TestSuit
     )
 
 
-def _system_out(host: HostResult) -> str:
+def _system_out(run: RunResult, host: HostResult) -> str:
     lines = []
     if host.unreachable:
         lines.append(f"host not collected: {host.unreachable}")
     lines += [f"note: {note}" for note in host.notes]
+    if host.detected is not None:
+        lines.append(f"profiles applied: {' + '.join(host_profiles(run, host))}")
+        lines.append(f"detected: {detected_line(host)}")
+        lines += [f"  note: {note}" for note in detected_notes(host)]
+        lines += [f"  {line}" for line in detected_evidence(host)]
+    conflicts = host_conflicts(run, host)
+    if conflicts:
+        lines.append("profiles disagree (the later wins; a host cannot satisfy both):")
+        lines += [f"  {describe_conflict(c)}" for c in conflicts]
     lines += [f"could not read {p}: {why}" for p, why in sorted(host.collection_errors.items())]
     return visible("\n".join(lines) + "\n") if lines else ""
 
@@ -224,7 +263,7 @@ def build_junit(run: RunResult) -> bytes:
             case_el.set("time", seconds(duration))
             for skipped in case_el.findall("skipped"):
                 skipped.attrib.pop("type", None)
-        ET.SubElement(suite_el, "system-out").text = _system_out(host)
+        ET.SubElement(suite_el, "system-out").text = _system_out(run, host)
         ET.SubElement(suite_el, "system-err").text = ""
     ET.indent(root)
     body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)

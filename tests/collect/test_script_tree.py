@@ -86,7 +86,7 @@ def test_exact_link_is_kept_and_followed(snap: Snapshot) -> None:
 
 def test_globs_expand_on_the_host(snap: Snapshot) -> None:
     assert snap.files["/proc/123/comm"] == b"bash\n"
-    assert snap.files["/proc/456/comm"] == b"we\rird comm"
+    assert snap.files["/proc/456/comm"] == b"we\rird\tcomm"
     assert snap.files["/proc/456/cmdline"] == b"we\rird\x00arg \x00\x00"
     assert "/proc/abc/comm" not in snap.files
     thp = "/sys/kernel/mm/transparent_hugepage"

@@ -103,8 +103,7 @@ def hostile_tree() -> Iterator[Tree]:
         tree.write("/proc/vmstat", b"pswpin 1\npswpout 2\n")
         tree.write("/proc/sys/kernel/hostname", b"treehost\n")
         tree.write("/proc/123/comm", b"bash\n")
-        # The kernel never puts a NUL in comm; \r and a missing final newline it may.
-        tree.write("/proc/456/comm", b"we\rird comm")
+        tree.write("/proc/456/comm", b"we\rird\tcomm")  # comm is a C string: never a NUL
         tree.write("/proc/456/cmdline", b"we\rird\x00arg \x00\x00")
         tree.write("/proc/abc/comm", b"not a pid\n")
         tree.write("/usr/lib/os-release", b'ID=test\nPRETTY_NAME="Test"\n')

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import time
 from pathlib import Path
@@ -89,9 +88,6 @@ def mixed_run(
 def test_every_reachable_host_is_read_with_one_command(mixed_run: Any, sshd: SshServer) -> None:
     proc, _, _, commands = mixed_run
     assert "Traceback" not in proc.stdout + proc.stderr
-    # Progress, one line per host as it finishes, on stderr.
-    total = len(LIVE) + 1 + len(BROKEN)
-    assert len(re.findall(rf"^\[\s*\d+/{total}\] ", proc.stderr, re.M)) == total
     on_live_port = [c for c in commands if c[0] == sshd.port]
     on_unprivileged_port = [c for c in commands if c[0] == sshd.unprivileged_port]
     # live-1, live-2, paramiko://live-3: three connections, one command each, and that

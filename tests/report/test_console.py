@@ -93,8 +93,59 @@ def test_clean_run() -> None:
     host.results = [r for r in host.results if r.outcome == "pass"]
     run = sample_run([host])
     run.waivers_expired = run.waivers_unused = []
+    run.conflicts = []
     assert render_console(run).splitlines() == [
         "db1  0 failed, 0 errors, 0 waived, 0 skipped, 1 passed",
         "memcheck: 1 host, 0 failed, 0 errors, 0 waived, 0 skipped, 1 passed "
         "(fail on low and above; exit code 0)",
     ]
+
+
+def test_run_level_conflicts_show_for_every_host(run: RunResult) -> None:
+    """Results without per-host profiles (older files) show the run's conflicts once."""
+    lines = render_console(run).splitlines()
+    assert lines[0] == (
+        "CONFLICT every host: profiles default + database disagree; "
+        "the later wins; a host cannot satisfy both:"
+    )
+    assert lines[1] == "    swappiness.max: 60, 10; database wins"
+
+
+def test_changes_lead_the_output() -> None:
+    from tests.report.test_junit import _changed_run
+
+    run = _changed_run()
+    run.hosts[0].results[0].observed = "60\x1b[2J"
+    from memcheck.changes import compare
+
+    before = _changed_run()
+    before.hosts[0].results[0].outcome = "pass"
+    before.hosts[0].results[3].outcome = "fail"  # overcommit
+    compare(run, before, "nightly/previous.json")
+    lines = render_console(run, color=False).splitlines()
+    assert lines[0] == (
+        "Changes since 2026-11-20T11:59:58Z (nightly/previous.json): "
+        "1 new failure, 1 fixed, 2 still failing, 0 new OOM kills"
+    )
+    assert lines[1] == (
+        "    NEW [high] db1 swappiness: observed 60\\x1b[2J, expected 1..10 (was pass)"
+    )
+    assert lines[2] == "    FIXED db1 overcommit (now pass)"
+    assert lines[3] == ""
+    fail = next(line for line in lines if line.startswith("FAIL [high] db1 swappiness"))
+    assert fail.endswith("(new)")
+    assert lines.index(fail) > 3
+
+
+def test_new_oom_kills_are_listed_in_the_changes() -> None:
+    from tests.report.test_junit import _changed_run
+
+    lines = render_console(_changed_run(), color=False).splitlines()
+    assert lines[0].endswith("1 new failure, 1 fixed, 2 still failing, 1 new OOM kill")
+    assert "    NEW OOM KILL db1: redis-server (pid 4343) at 2026-11-20T11:30:00Z" in lines
+    painted = render_console(_changed_run(), color=True)
+    assert STYLES["fail"] + "NEW OOM KILL" in painted
+
+
+def test_no_changes_block_without_a_baseline(run: RunResult) -> None:
+    assert "Changes since" not in render_console(run)

@@ -9,8 +9,11 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from memcheck.report.html import link_target, render_html, write_html
+from memcheck.report.html import link_target, memory_bar, render_html, write_html
+from memcheck.report.safe_text import visible
 from memcheck.results import RunResult
+from tests.report import browser_runs
+from tests.report.browser_runs import browser_run
 from tests.report.sample_runs import (
     ATTR_BREAK,
     CDATA_END,
@@ -18,6 +21,7 @@ from tests.report.sample_runs import (
     KERNEL_DOC,
     SCRIPT,
     db_host,
+    hostile_host,
     sample_run,
 )
 
@@ -216,3 +220,141 @@ def test_all_pass_run(tmp_path: Path) -> None:
     doc = lxml.html.document_fromstring(render_html(sample_run([host])))
     assert "every check passed" in doc.text_content()
     assert not doc.xpath("//article")
+
+
+# -- filters by area and host, profile hashes, OOM kills and pictures -------------------------
+
+SVG_TAGS = {"svg", "rect", "title", "figure", "figcaption", "wbr"}
+
+
+@pytest.fixture
+def rich_page(tmp_path: Path) -> tuple[str, lxml.html.HtmlElement]:
+    text = write_html(browser_run(), tmp_path / "report.html").read_text(encoding="utf-8")
+    return text, lxml.html.document_fromstring(text)
+
+
+def test_rich_page_has_only_own_elements(rich_page: tuple[str, lxml.html.HtmlElement]) -> None:
+    _, doc = rich_page
+    assert {el.tag for el in doc.iter() if isinstance(el.tag, str)} <= OWN_TAGS | SVG_TAGS
+    assert doc.xpath("//img") == [] and len(doc.xpath("//script")) == 1
+    assert not [a for el in doc.iter() for a in el.attrib if a.lower().startswith("on")]
+
+
+def test_area_and_host_filters_work_without_script(
+    rich_page: tuple[str, lxml.html.HtmlElement],
+) -> None:
+    _, doc = rich_page
+    run = browser_run()
+    ids = {r.get("id") for r in doc.xpath("//input[@type='radio']")}
+    areas = ["sysctl", "oom", "cgroup", "thp"]
+    assert ids >= {"fa-all", "fh-all"} | {f"fh-{i}" for i in range(len(run.hosts))}
+    assert ids >= {f"fa-{i}" for i in range(len(areas))}
+    labels = {lab.get("for"): lab.text_content() for lab in doc.xpath("//label")}
+    assert [labels[f"fa-{i}"] for i in range(len(areas))] == areas
+    assert labels["fh-1"] == visible(run.hosts[1].name)
+    style = doc.find(".//style").text
+    for i in range(len(run.hosts)):
+        assert f"#fh-{i}:checked ~ main .hx:not(.hx-{i}) {{ display: none; }}" in style
+    assert "#fa-2:checked ~ main .ax:not(.ax-2) { display: none; }" in style
+    # Each filtered element names its host and area by index, never by host text.
+    for finding in doc.find_class("finding"):
+        classes = finding.get("class").split()
+        assert sum(c.startswith("hx-") for c in classes) == 1
+        assert sum(c.startswith("ax-") for c in classes) == 1
+    web_cells = doc.xpath("//td[contains(@class, 'cell')]")
+    assert all(re.search(r"\bhx-\d+\b", c.get("class")) for c in web_cells)
+    assert doc.get_element_by_id("h-2").get("class") == "host hx hx-2"
+
+
+def test_one_host_one_area_shows_no_such_filter() -> None:
+    text = render_html(sample_run([db_host()]))
+    doc = lxml.html.document_fromstring(text)
+    ids = {r.get("id") for r in doc.xpath("//input[@type='radio']")}
+    assert "fh-all" not in ids and "fa-all" in ids  # db1 has several areas
+
+
+def test_header_names_profile_hashes(rich_page: tuple[str, lxml.html.HtmlElement]) -> None:
+    _, doc = rich_page
+    meta = doc.find(".//header/dl")
+    terms = [dt.text_content() for dt in meta.findall("dt")]
+    hashes = meta.findall("dd")[terms.index("Profile hashes")].text_content()
+    assert "default: sha256:" + "a" * 64 in hashes
+    assert "web: sha256:" + "b" * 64 in hashes
+
+
+def test_oom_kills_table(rich_page: tuple[str, lxml.html.HtmlElement]) -> None:
+    _, doc = rich_page
+    table = doc.get_element_by_id("oom-kills")
+    head = [th.text_content() for th in table.xpath(".//thead//th")]
+    assert head[:7] == [
+        "Host", "Time", "Victim (pid)", "Anon RSS", "Trigger (pid)", "Constraint", "cgroup",
+    ]  # fmt: skip
+    rows = [[td.text_content() for td in tr.findall("td")] for tr in table.xpath(".//tbody/tr")]
+    assert rows[0][:7] == [
+        "web1.example.net", "2026-11-20T10:01:02+00:00", "java (4242)", "1.9 GiB",
+        "java (4242)", "CONSTRAINT_MEMCG", "/app",
+    ]  # fmt: skip
+    assert rows[1][2] == visible(f"{browser_runs.SCRIPT}{browser_runs.CONTROL}") + " (977)"
+    assert rows[0][7] == ".memcheck/kernel.log:17"
+
+
+def test_no_oom_section_without_kills() -> None:
+    text = render_html(sample_run([hostile_host()]))
+    assert 'id="oom-kills"' not in text
+
+
+def test_memory_bar(rich_page: tuple[str, lxml.html.HtmlElement]) -> None:
+    _, doc = rich_page
+    web = doc.get_element_by_id("h-0")
+    bar = web.xpath(".//svg[contains(@class, 'mem')]")[0]
+    widths = {r.get("class"): float(r.get("width")) for r in bar.findall("rect")}
+    # 16 GiB: 11 used, 4 page cache (inside the 5 available), 1 other available
+    assert widths == {"m-used": 687.5, "m-cache": 250.0, "m-free": 62.5}
+    assert [float(r.get("x")) for r in bar.findall("rect")] == [0.0, 687.5, 937.5]
+    legend = web.find_class("legend")[0].text_content()
+    assert "used 11.0 GiB (68.8%)" in legend and "page cache 4.0 GiB (25.0%)" in legend
+    swap = web.xpath(".//svg[contains(@class, 'mem')]")[1]
+    assert swap.xpath("rect[@class='m-swap']")[0].get("width") == "250.0"
+    hostile = doc.get_element_by_id("h-1")
+    assert "No swap configured." in hostile.text_content()
+    assert doc.get_element_by_id("h-2").xpath(".//svg") == []  # unreachable: no memory
+
+
+@pytest.mark.parametrize(
+    ("memory", "shown"),
+    [
+        (None, False),
+        ({"total_bytes": 0, "available_bytes": 0}, False),
+        ({"total_bytes": 100, "available_bytes": None}, False),
+        ({"total_bytes": "100", "available_bytes": 50}, False),
+        ({"total_bytes": 100, "available_bytes": 400, "cache_bytes": 900}, True),
+    ],
+)
+def test_memory_bar_tolerates_odd_numbers(memory: dict[str, object] | None, shown: bool) -> None:
+    bar = memory_bar(memory)
+    assert (bar is not None) is shown
+    if bar:
+        assert sum(s["width"] for s in bar["segments"]) == 1000.0
+        assert bar["segments"][0]["width"] == 0.0  # available clamped to total
+
+
+def test_cgroup_bars(rich_page: tuple[str, lxml.html.HtmlElement]) -> None:
+    _, doc = rich_page
+    table = doc.get_element_by_id("h-0").find_class("cgroups")[0]
+    rows = table.xpath("tbody/tr")
+    paths = [r.findall("td")[0].text_content() for r in rows]
+    assert paths[0].startswith("/system.slice/<img src=x")  # 117.2% first, shown as text
+    assert paths[1:] == [
+        "/system.slice/app.service (service)",
+        "/system.slice/nginx.service (service)",
+    ]
+    over, app, _ = (r.xpath(".//svg")[0] for r in rows)
+    assert over.xpath("rect[@class='cg-over']") and over.xpath("rect[@class='cg-limit']")
+    # app: 1.9 GiB of 2 GiB, 300 MiB of it kernel memory, memory.high at 1.8 GiB
+    ws = float(app.xpath("rect[@class='cg-ws']")[0].get("width"))
+    kernel = app.xpath("rect[@class='cg-kernel']")[0]
+    assert ws == 950.0
+    assert float(kernel.get("x")) + float(kernel.get("width")) == pytest.approx(ws, abs=0.2)
+    assert float(kernel.get("width")) == pytest.approx(300 / 2048 * 1000, abs=0.2)
+    assert float(app.xpath("rect[@class='cg-high']")[0].get("x")) == 900.0
+    assert [r.findall("td")[2].text_content() for r in rows] == ["117.2%", "95.0%", "23.4%"]

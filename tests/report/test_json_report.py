@@ -13,6 +13,7 @@ from memcheck.errors import ConfigError
 from memcheck.registry import builtin_checks
 from memcheck.report.json_report import load_results, merge_runs, write_json
 from memcheck.results import CheckResult, HostResult, RunResult
+from memcheck.runner import memory_summary, reads_for
 from tests.report.sample_runs import NOT_UTF8, db_host, hostile_host, sample_run, silent_host
 from tests.snapshots import facts_from
 
@@ -167,6 +168,16 @@ def test_load_results_accepts_one_path(tmp_path: Path, run: RunResult) -> None:
             ' "evidence": ["line"]}]}]}',
             "hosts[0].results[0].evidence: expected a list of objects",
         ),
+        (
+            '{"memcheck_version": "1", "started_at": "", "finished_at": "", "fail_on": "low",'
+            ' "profiles": [], "hosts": [{"name": "h", "source": "s", "detected": "redis"}]}',
+            "hosts[0].detected: expected a list of objects or null",
+        ),
+        (
+            '{"memcheck_version": "1", "started_at": "", "finished_at": "", "fail_on": "low",'
+            ' "profiles": [], "hosts": [{"name": "h", "source": "s", "profiles": "redis"}]}',
+            "hosts[0].profiles: expected a list of strings",
+        ),
     ],
 )
 def test_load_results_names_file_and_problem(tmp_path: Path, content: str, problem: str) -> None:
@@ -186,3 +197,100 @@ def test_load_results_missing_file(tmp_path: Path) -> None:
 def test_merge_of_nothing_is_an_error() -> None:
     with pytest.raises(ConfigError):
         load_results([])
+
+
+def test_results_without_per_host_profiles_still_load(tmp_path: Path, run: RunResult) -> None:
+    """Files written before hosts carried profiles, conflicts and detection read back."""
+    data = run.to_json()
+    for host in data["hosts"]:
+        for key in ("profiles", "conflicts", "detected"):
+            host.pop(key)
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    back = load_results(path)
+    assert [h.profiles for h in back.hosts] == [[]] * len(run.hosts)
+    assert all(h.detected is None and h.conflicts == [] for h in back.hosts)
+    assert back.conflicts == run.conflicts
+
+
+def test_merging_auto_runs_keeps_each_hosts_profiles(tmp_path: Path) -> None:
+    a = sample_run([db_host()])
+    a.profiles = ["auto"]
+    a.hosts[0].profiles = ["postgres", "redis"]
+    a.hosts[0].conflicts = [
+        {
+            "check": "overcommit_memory",
+            "param": "allowed",
+            "values": [{"profile": "postgres", "value": [2]}, {"profile": "redis", "value": [1]}],
+            "winner": "redis",
+        }
+    ]
+    a.hosts[0].detected = [{"workload": "Redis", "profile": "redis", "evidence": []}]
+    b = sample_run([hostile_host()])
+    b.hosts[0].profiles = ["database"]
+    merged = load_results([write_json(a, tmp_path / "a.json"), write_json(b, tmp_path / "b.json")])
+    assert [h.profiles for h in merged.hosts] == [["postgres", "redis"], ["database"]]
+    assert merged.hosts[0].detected == a.hosts[0].detected
+    assert merged.hosts[1].detected is None
+    assert validate(write_json(merged, tmp_path / "m.json"))["profiles"] == [
+        "auto",
+        "default",
+        "database",
+    ]
+
+
+MEMINFO = """MemTotal:       16384000 kB
+MemFree:         1024000 kB
+MemAvailable:    6144000 kB
+Buffers:          102400 kB
+Cached:          4096000 kB
+SwapTotal:       2048000 kB
+SwapFree:        1536000 kB
+"""
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        (
+            {"/proc/meminfo": MEMINFO},
+            {
+                "total_bytes": 16384000 * 1024,
+                "available_bytes": 6144000 * 1024,
+                "cache_bytes": (4096000 + 102400) * 1024,
+                "used_bytes": (16384000 - 6144000) * 1024,
+                "swap_total_bytes": 2048000 * 1024,
+                "swap_used_bytes": 512000 * 1024,
+            },
+        ),
+        (  # before Linux 3.14: no MemAvailable, so no "used"; no swap lines at all
+            {"/proc/meminfo": "MemTotal: 1000 kB\nMemFree: 10 kB\nCached: 20 kB\n"},
+            {
+                "total_bytes": 1024000,
+                "available_bytes": None,
+                "cache_bytes": 20480,
+                "used_bytes": None,
+                "swap_total_bytes": None,
+                "swap_used_bytes": None,
+            },
+        ),
+        ({}, None),  # not collected
+        ({"/proc/meminfo": "garbage\n"}, None),  # unparsable
+    ],
+    ids=["full", "old-kernel", "missing", "malformed"],
+)
+def test_host_memory_summary(
+    files: dict[str, str], expected: dict[str, int | None] | None, tmp_path: Path
+) -> None:
+    memory = memory_summary(facts_from(files))
+    assert memory == expected
+    host = HostResult(name="h", source="test://h", memory=memory)
+    run = RunResult("0.1.0", "2026-11-20T12:00:00Z", "2026-11-20T12:00:01Z", ["default"], "low")
+    run.hosts = [host]
+    data = validate(write_json(run, tmp_path / "results.json"))
+    assert data["hosts"][0]["memory"] == expected
+    assert load_results([tmp_path / "results.json"]).hosts[0].memory == expected
+
+
+def test_collector_always_reads_meminfo_for_the_report() -> None:
+    assert "/proc/meminfo" in reads_for([])

@@ -225,3 +225,84 @@ def test_odd_durations_stay_valid(duration: float, shown: str) -> None:
     host = HostResult("h", "local://", results=[result("c", "pass", duration_seconds=duration)])
     doc = assert_valid(build_junit(sample_run([host])))
     assert doc.find("testsuite/testcase").get("time") == shown
+
+
+def _changed_run() -> RunResult:
+    from memcheck.changes import compare
+
+    before = sample_run([db_host()])
+    before.started_at = "2026-11-19T03:00:00Z"
+    for r in before.hosts[0].results:
+        if r.check == "swappiness":
+            r.outcome = "pass"
+        if r.check == "overcommit":
+            r.outcome = "fail"
+        if r.check == "oom_kills_recent":
+            r.check, r.evidence = "oom_kills", r.evidence[:1]
+    run = sample_run([db_host()])
+    for r in run.hosts[0].results:
+        if r.check == "oom_kills_recent":
+            r.check = "oom_kills"
+    compare(run, before, "nightly/previous.json")
+    return run
+
+
+def test_change_counts_lead_the_properties_and_validate(tmp_path: Path) -> None:
+    run = _changed_run()
+    xml = build_junit(run)
+    assert_valid(xml)
+    (suite,) = parse(write_junit(run, tmp_path / "junit.xml"))
+    props = [(p.name, p.value) for p in suite.properties()]
+    assert props[:6] == [
+        ("changes.new", "1"),
+        ("changes.fixed", "1"),
+        ("changes.still_failing", "2"),
+        ("changes.new_oom_kills", "1"),
+        ("changes.baseline_started_at", "2026-11-19T03:00:00Z"),
+        ("changes.baseline", "nightly/previous.json"),
+    ]
+    (failure,) = cases(suite)["swappiness[db1]"].result
+    assert "since the baseline: new" in failure.text
+
+
+def test_no_change_properties_without_a_baseline(tmp_path: Path) -> None:
+    (suite,) = parse(write_junit(sample_run([db_host()]), tmp_path / "junit.xml"))
+    assert not [p.name for p in suite.properties() if p.name.startswith("changes.")]
+
+
+def test_real_waivers_give_skipped_with_reason_approver_and_expiry(tmp_path: Path) -> None:
+    from memcheck.profile import load_profiles
+    from memcheck.registry import builtin_checks
+    from memcheck.runner import Audit, RunOptions, parse_targets
+    from memcheck.waivers import WaiverSet, load_waivers
+
+    waivers = tmp_path / "waivers.toml"
+    waivers.write_text(
+        "[[waiver]]\n"
+        'check = "swappiness"\n'
+        'reason = "batch host <b>&amp; \\u0007</b>"\n'
+        'approved_by = "alice"\n'
+        'expires = "2099-12-31"\n'
+    )
+    checks = builtin_checks()
+    tree = Path(__file__).parents[1] / "hosts" / "stock-ubuntu-22.04"
+    audit = Audit(
+        load_profiles(["database"], checks),
+        checks,
+        parse_targets([], [str(tree)]),
+        RunOptions(waivers=WaiverSet(load_waivers(str(waivers)))),
+    )
+    audit.evaluate_all()
+    run = audit.run_result()
+    xml = build_junit(run)
+    assert_valid(xml)
+    path = tmp_path / "junit.xml"
+    path.write_bytes(xml)
+    (suite,) = parse(path)
+    name = f"swappiness[{run.hosts[0].name}]"
+    (skipped,) = cases(suite)[name].result
+    assert isinstance(skipped, junitparser.Skipped)
+    assert skipped.message == (
+        "waived: batch host <b>&amp; \\x07</b> (approved by alice, expires 2099-12-31)"
+    )
+    assert "observed: 60" in skipped.text
