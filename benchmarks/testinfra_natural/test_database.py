@@ -105,3 +105,72 @@ def test_thp_persisted(host, unit):
     if "transparent_hugepage=" in cmdline:
         return
     assert host.service(unit).is_enabled
+
+
+DATABASES = ("postgres", "mysqld", "mariadbd", "mongod", "redis-server")
+
+
+def test_process_memory_growth(host):
+    # RSS of every process now; a real suite would compare with a stored earlier sample.
+    rss = host.check_output("ps -eo rss=")
+    assert all(int(value) < 64 * 1024 * 1024 for value in rss.split())
+
+
+def test_psi_memory(host):
+    pressure = host.file("/proc/pressure/memory")
+    if pressure.exists:
+        avg10 = float(re.search(r"some avg10=([\d.]+)", pressure.content_string).group(1))
+        assert avg10 < 10
+
+
+def test_swap_activity(host):
+    before = host.file("/proc/vmstat").content_string
+    host.run("sleep 1")
+    after = host.file("/proc/vmstat").content_string
+
+    def swapped(text):
+        values = dict(re.findall(r"^(pswpin|pswpout) (\d+)", text, re.M))
+        return sum(int(v) for v in values.values())
+
+    assert swapped(after) - swapped(before) < 1000
+
+
+def test_swap_configured(host):
+    swaps = host.file("/proc/swaps").content_string
+    assert len(swaps.splitlines()) > 1
+
+
+def test_cgroup_memory_headroom(host):
+    for unit in ("postgresql.service", "mysql.service", "redis-server.service"):
+        limit = host.file(f"/sys/fs/cgroup/system.slice/{unit}/memory.max")
+        usage = host.file(f"/sys/fs/cgroup/system.slice/{unit}/memory.current")
+        if limit.exists and usage.exists and limit.content_string.strip() != "max":
+            assert int(usage.content_string) < 0.9 * int(limit.content_string)
+
+
+def test_cgroup_oom_events(host):
+    events = host.file("/sys/fs/cgroup/memory.events")
+    if events.exists:
+        assert " 0" in events.content_string.split("oom_kill", 1)[-1].splitlines()[0]
+
+
+def test_compaction_stalls(host):
+    vmstat = host.file("/proc/vmstat").content_string
+    stalls = re.search(r"^compact_stall (\d+)", vmstat, re.M)
+    assert stalls is None or int(stalls.group(1)) < 1000
+
+
+def test_numa_balance(host):
+    nodes = host.file("/sys/devices/system/node/online").content_string.strip()
+    if nodes not in ("0", ""):
+        assert host.sysctl("kernel.numa_balancing") == 0
+
+
+def test_numa_policy(host):
+    nodes = host.file("/sys/devices/system/node/online").content_string.strip()
+    if nodes in ("0", ""):
+        return
+    for name in DATABASES:
+        for process in host.process.filter(comm=name):
+            maps = host.file(f"/proc/{process.pid}/numa_maps").content_string
+            assert "interleave" in maps.splitlines()[0]

@@ -127,7 +127,11 @@ COMMANDS: dict[str, HostCommand] = {
             "unset", ("unset TAR_OPTIONS",), "Removes a variable from the script's own environment."
         ),
         _builtin("while", ("while ...; do ...; done",), "A loop of the shell itself."),
-        _builtin("set", ("set --", 'set -- "$@" PATH'), "Sets the script's positional parameters."),
+        _builtin(
+            "set",
+            ("set --", 'set -- "$@" PATH', "set -f; set -- $LIST; set +f"),
+            "Sets the script's positional parameters (globbing off while a list is split).",
+        ),
         _builtin("exec", ("exec sh -c SCRIPT sh",), "Replaces the wrapper shell; no file."),
         _builtin("return", ("return 0",), "Leaves a shell function; no system call."),
         _builtin(":", (":",), "The null command: does nothing at all."),

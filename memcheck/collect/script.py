@@ -46,6 +46,7 @@ The script writes nothing on the host: no temporary files, no redirection except
 from __future__ import annotations
 
 import fnmatch
+import math
 import posixpath
 import re
 from collections.abc import Iterable, Iterator
@@ -273,6 +274,8 @@ def build_script(
             named.setdefault(found[0], []).append(pattern)
     for pattern in first:
         lines += _read_lines(pattern)
+    if sample:
+        lines.append("u; T0=$U")  # when the first sample was taken
     lines += _batch_lines(kernel)
     for pattern in ordered:
         if pattern in kernel or pattern in first:
@@ -372,14 +375,24 @@ def _batch_lines(paths: list[str]) -> list[str]:
 
 
 def _sleep_lines(interval: float) -> list[str]:
+    """Wait until `interval` has passed since the first sample, not `interval` more.
+
+    Reading everything else took time already; a fleet pays the interval on every host, so
+    only what is left of it is slept. Times come from /proc/uptime (centiseconds, read with
+    shell built-ins); where it cannot be read, the whole interval is slept.
+    """
     if interval <= 0:
         return []
-    if float(interval).is_integer():
-        return [f"sleep {quote(str(int(interval)))}"]
-    # POSIX sleep takes whole seconds; GNU and busybox take fractions. Round up where not.
-    text = quote(f"{interval:.3f}")
-    whole = quote(str(int(interval) + 1))
-    return [f"sleep {text} 2>/dev/null || sleep {whole}"]
+    want = max(1, math.ceil(interval * 100))
+    return [
+        f"u; r={want}",
+        'if [ -n "$T0" ] && [ -n "$U" ]; then r="$((r - U + T0))"; fi',
+        'if [ "$r" -gt 0 ]; then',
+        '  f="$((r % 100))"; if [ "$f" -lt 10 ]; then f="0$f"; fi',
+        # POSIX sleep takes whole seconds; GNU and busybox take fractions. Round up where not.
+        '  sleep "$((r / 100)).$f" 2>/dev/null || sleep "$((r / 100 + 1))"',
+        "fi",
+    ]
 
 
 def tar_eligible(top: str) -> bool:
@@ -449,11 +462,21 @@ def _named_tree_lines(top: str, patterns: list[str]) -> list[str]:
     so output cut short during the walk leaves all of them not collected.
     """
     names = "|".join(quote_glob(p.rpartition("/**/")[2]) for p in patterns)
+    never = _never_read_patterns()
     lines = [
         f"d read {quote(patterns[0])}",
-        # fm PATH: record PATH when its base name is one of the wanted names.
-        f'fm() {{ case "${{1##*/}}" in {names}) one "$1" t;; esac; }}',
+        # fm PATH: when its base name is one of the wanted names, a regular file joins the
+        # list F (read by one `head` after the walk); anything else is recorded now.
+        "F=",
+        f'fm() {{ case "${{1##*/}}" in {names}) case $1 in {never}|*"$NL"*) one "$1" t;; '
+        '*) if [ -f "$1" ] && [ ! -h "$1" ]; then F="$F$1$NL"; else one "$1" t; fi;; '
+        "esac;; esac; }",
         f'ftop "$P"{quote(top)}',
+        # The list, one path per line, becomes the positional parameters (no globbing).
+        'if [ -n "$F" ]; then set -f; o=$IFS; IFS=$NL; set -- $F; IFS=$o; set +f',
+        '  if [ "$#" -gt 1 ] && [ -n "$HEAD" ]; then hd "$@"; '
+        'else for g in "$@"; do one "$g" t; done; fi',
+        "fi",
         "m done",
     ]
     for pattern in patterns[1:]:
@@ -540,6 +563,13 @@ _FUNCTIONS: tuple[str, ...] = (
     "  done",
     '  d error "$r"',
     "}",
+    # u: /proc/uptime in centiseconds into U (empty when it cannot be read), no process.
+    "u() {",
+    "  U=; s=; c=",
+    '  IFS=" ." read -r s c x 2>/dev/null <"$P"/proc/uptime || return 0',
+    '  case "$s:$c" in *[!0-9:]*|:*|*:|*:?|*:???*) return 0;; esac',
+    '  U="$((s * 100 + 1$c - 100))"',
+    "}",
     # one PATH [g|t]: record one path. g = from a glob (vanished = gone), t = inside a tree
     # (links are recorded, never followed; vanished = gone).
     "one() {",
@@ -553,8 +583,10 @@ _FUNCTIONS: tuple[str, ...] = (
     '  elif [ -e "$1" ]; then m special',
     '  elif [ -n "$2" ]; then m gone',
     '  elif [ -d "${1%/*}" ] && [ -x "${1%/*}" ]; then m missing',
-    # A parent we may not search: let cat say why (permission denied, no such file, ...).
-    '  else m file; c "$1"',
+    # The nearest folder that exists: searchable, so the path is missing (no process
+    # started); else let cat say why (permission denied, ...).
+    '  else q="${1%/*}"; while [ -n "$q" ] && [ ! -e "$q" ]; do q="${q%/*}"; done',
+    '    if [ -z "$q" ] || { [ -d "$q" ] && [ -x "$q" ]; }; then m missing; else m file; c "$1"; fi',
     "  fi",
     "}",
     # walk DIR: the directory and everything below it; links are recorded, not followed.
@@ -781,6 +813,14 @@ class _HeadBatch:
             p: ("\n==> " + p + " <==\n").encode("utf-8", "surrogateescape") for p in self.paths
         }
         said = {p: _mentions(complaints, p) for p in self.paths}
+        # GNU head quotes a name holding shell characters in its complaints ('a'\''b'): such
+        # lines match no listed path as written. They come in list order, so the files
+        # without a header and without a complaint of their own take them in turn.
+        matched = {line for line in said.values() if line is not None}
+        spare = [line for line in complaints.splitlines() if line.strip() and line not in matched]
+        for path in self.paths:
+            if said[path] is None and spare and not _has_header(data, path):
+                said[path] = spare.pop(0)
         found: dict[str, list[int]] = {}
         for path, mark in header.items():
             spots = _find_all(data, mark)
@@ -829,6 +869,11 @@ class _HeadBatch:
             else:
                 out[host_path] = _Entry(host_path, "file", data[begin + len(header[path]) : end])
         return out
+
+
+def _has_header(data: bytes, path: str) -> bool:
+    mark = ("==> " + path + " <==\n").encode("utf-8", "surrogateescape")
+    return data.startswith(mark) or b"\n" + mark in data
 
 
 def _open_failure(complaint: str | None) -> bool:
