@@ -102,6 +102,8 @@ class Snapshot:
                 parent = posixpath.dirname(parent)
         self.dirs.add("/")
         self._child_index: dict[str, set[str]] | None = None
+        self._resolved: dict[str, str] = {}
+        self._resolved_links = len(self.links)
 
     @property
     def errors(self) -> dict[str, str]:
@@ -110,6 +112,19 @@ class Snapshot:
     # -- lookups --------------------------------------------------------------------------
     def resolve(self, path: str) -> str:
         """Follow symbolic links inside the snapshot only; never out of it."""
+        # Remembered per path: facts resolve the same unit and process paths many times.
+        # The memory is dropped whenever the set of links changes size (links are not
+        # changed in place once a snapshot is built).
+        memo = self._resolved
+        if self._resolved_links != len(self.links):
+            memo.clear()
+            self._resolved_links = len(self.links)
+        found = memo.get(path)
+        if found is None:
+            found = memo[path] = self._resolve(path)
+        return found
+
+    def _resolve(self, path: str) -> str:
         path = _norm(path)
         links = self.links
         for _ in range(_MAX_LINK_HOPS):

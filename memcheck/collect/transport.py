@@ -8,7 +8,7 @@ handling, `--sudo` wrapping and ssh_config support, and changes what matters for
 
 - ssh: an argument vector without a local shell, `BatchMode`, `StrictHostKeyChecking=yes`
   (`accept-new` only on request), a private `ControlPath` per host whose masters are closed at
-  the end, and a local deadline after which the ssh process group is killed.
+  the end (see `TransportSession` on persisting them), and a local deadline after which the ssh process group is killed.
 - paramiko: host keys verified against known_hosts (unknown or changed keys are refused),
   `TCP_NODELAY`, connect, banner, auth and channel timeouts within the deadline, no retry.
 
@@ -125,13 +125,20 @@ def fingerprint(key_bytes: bytes) -> str:
 class TransportSession:
     """What the hosts of one run share: the host key policy and the ControlPath directory.
 
-    Every OpenSSH host gets its own control socket in a private directory (mode 0700), so
-    the first command opens a master connection and any later one reuses it; `close` ends
-    every master and removes the directory. Use it as a context manager.
+    Every OpenSSH host gets its own control socket in a private directory (mode 0700): the
+    first ssh to a host is its master, and any other command to the same host while it is
+    open goes through it instead of a new handshake. With `persist_masters` the master
+    stays in the background after its command (ControlPersist) for later commands; without
+    it (the default: a run sends one command per host) the master is the ssh process of
+    that command and ends with it, since a persisted master relays all the output through a
+    second process (measured: ~0.07 s of CPU per host for the database profile's ~0.7 MB).
+    `close` ends every master still open and removes the directory. Use it as a context
+    manager.
     """
 
-    def __init__(self, accept_new_host_keys: bool = False) -> None:
+    def __init__(self, accept_new_host_keys: bool = False, persist_masters: bool = False) -> None:
         self.accept_new_host_keys = accept_new_host_keys
+        self.persist_masters = persist_masters
         self._lock = threading.Lock()
         self._directory: str | None = None
         self._sockets: dict[str, str] = {}
@@ -283,7 +290,12 @@ class OpenSshBackend(SshBackend):  # type: ignore[misc]
             "-o",
             "ControlMaster=auto",
             "-o",
-            f"ControlPersist={max(10, int(self.deadline.seconds) + 10)}",
+            "ControlPersist="
+            + (
+                str(max(10, int(self.deadline.seconds) + 10))
+                if self.session.persist_masters
+                else "no"
+            ),
             "-o",
             f"ControlPath={self.session.control_path(self.control_key())}",
         ]

@@ -26,6 +26,8 @@ THP_DIRS = ("/sys/kernel/mm/transparent_hugepage", "/sys/kernel/mm/redhat_transp
 # thp_defrag's `allowed` param, and what thp_persisted requires when they are not selected.
 THP_DEFAULT_ALLOWED = ("never", "madvise")
 CONTROLS = ("enabled", "defrag")
+# In the name of every THP folder: text that writes to a THP file holds it.
+_THP_MARK = b"transparent_hugepage"
 TMPFILES_DIRS = (
     "/etc/tmpfiles.d",
     "/run/tmpfiles.d",
@@ -110,6 +112,12 @@ def _strip_exec_prefix(command: str) -> str:
     return command.lstrip("@-:+!|")
 
 
+def _may_name(text: str, paths: tuple[str, ...]) -> bool:
+    """Whether `text` can write to one of `paths` at all: a write names its file, whose
+    last folder name appears whole in the text (normalising a path only removes parts)."""
+    return any(posixpath.basename(posixpath.dirname(p)) in text for p in paths)
+
+
 class ThpFacts(SystemdFacts, BootFacts):
     """`facts.thp_enabled`, `facts.thp_defrag`, `facts.thp_mthp`, `facts.thp_boot(control)`."""
 
@@ -177,22 +185,35 @@ class ThpFacts(SystemdFacts, BootFacts):
         self, command: str, paths: tuple[str, ...]
     ) -> list[tuple[shell_writes.FileWrite, str | None]]:
         """Writes of a command, and of scripts it runs that lie in the snapshot (one level)."""
-        found: list[tuple[shell_writes.FileWrite, str | None]] = [
-            (w, None) for w in shell_writes.writes_to(command, paths)
-        ]
+        found: list[tuple[shell_writes.FileWrite, str | None]] = []
+        if _may_name(command, paths):
+            found += [(w, None) for w in shell_writes.writes_to(command, paths)]
         for script in shell_writes.invoked_scripts(command):
             try:
                 text = self.optional_text(script)
             except Unavailable:
                 continue
-            if text is not None:
+            if text is not None and _may_name(text, paths):
                 found.extend((w, script) for w in shell_writes.writes_to(text, paths))
         return found
 
     @property
     @cached
+    def _files_name_thp(self) -> bool:
+        """Whether any file that could be a unit or a script names the THP folder (files
+        under /proc and /sys are neither). Most hosts have none: then no unit needs parsing."""
+        return any(
+            _THP_MARK in data
+            for path, data in self.snapshot.files.items()
+            if not path.startswith(("/proc/", "/sys/"))
+        )
+
+    @property
+    @cached
     def _unit_thp_writes(self) -> list[ThpSetter]:
         setters: list[ThpSetter] = []
+        if not self._files_name_thp:
+            return setters  # no unit and no script it could run names a THP file
         for name in self.unit_names(".service"):
             try:
                 unit = self.unit(name)
@@ -200,26 +221,39 @@ class ThpFacts(SystemdFacts, BootFacts):
                 continue
             if unit is None or unit.masked:
                 continue
+            # Each command (and the scripts it runs) is read once for both controls.
+            commands = [
+                (key, assignment, _strip_exec_prefix(assignment.value))
+                for key in _EXEC_KEYS
+                for assignment in unit.assignments("Service", key)
+            ]
+            found = {
+                control: [
+                    (key, assignment, write, script)
+                    for key, assignment, command in commands
+                    for write, script in self._script_writes(command, self._thp_paths(control))
+                ]
+                for control in CONTROLS
+            }
+            if not any(found.values()):
+                continue
             enablement = self.unit_enablement(name)
+            note = None if enablement.at_boot else _not_enabled(name, enablement)
             for control in CONTROLS:
-                for key in _EXEC_KEYS:
-                    for assignment in unit.assignments("Service", key):
-                        command = _strip_exec_prefix(assignment.value)
-                        for write, script in self._script_writes(command, self._thp_paths(control)):
-                            note = None if enablement.at_boot else _not_enabled(name, enablement)
-                            via = f" via {script}" if script else ""
-                            setters.append(
-                                ThpSetter(
-                                    control,
-                                    f"systemd unit {name}{via}",
-                                    write.value,
-                                    assignment.source,
-                                    assignment.line,
-                                    f"{key}={assignment.value}",
-                                    enablement.at_boot,
-                                    note,
-                                )
-                            )
+                for key, assignment, write, script in found[control]:
+                    via = f" via {script}" if script else ""
+                    setters.append(
+                        ThpSetter(
+                            control,
+                            f"systemd unit {name}{via}",
+                            write.value,
+                            assignment.source,
+                            assignment.line,
+                            f"{key}={assignment.value}",
+                            enablement.at_boot,
+                            note,
+                        )
+                    )
         return setters
 
     def _tmpfiles_writes(self, control: str, notes: list[str]) -> list[ThpSetter]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from memcheck.collect import build_script, parse_output
-from memcheck.collect.script import AMBIGUOUS, TRUNCATED, tar_members
+from memcheck.collect.script import AMBIGUOUS, TRUNCATED, _header_spots, tar_members
 from memcheck.snapshot import Snapshot
 from tests.collect.shells import NONCE, as_nobody, need, run_script
 from tests.collect.test_parse_output import HEAD, frame
@@ -138,6 +138,52 @@ def test_output_cut_short_keeps_whole_files_only() -> None:
     assert snap.files[A] == b"a"
     assert snap.errors[B] == TRUNCATED
     assert snap.errors[C] == TRUNCATED
+
+
+def _naive_spots(data: bytes, path: str) -> list[int]:
+    """Every occurrence of the header, found the slow obvious way (the reference)."""
+    mark = f"\n==> {path} <==\n".encode()
+    spots = [-1] if data.startswith(mark[1:]) else []
+    spots += [i for i in range(len(data)) if data.startswith(mark, i)]
+    return spots
+
+
+def test_header_positions_match_the_obvious_search() -> None:
+    paths = ["/p/a", "/p/b <== x", "/p/c", "/p/a/b"]
+    data = (
+        b"==> /p/a <==\nA\n==> /p/b <== x <==\n==> /p/c <==\n"  # adjacent headers
+        b"==> /p/a <==\n"  # a forged repeat at the start of a line
+        b"x==> /p/c <==\n"  # not at a line start: content
+        b"\n==> /p/a/b <==\n\n==> /p/zz <==\n\n==> /p/c <=="  # unlisted; unterminated
+    )
+    header = {p: f"\n==> {p} <==\n".encode() for p in paths}
+    found = _header_spots(data, header)
+    for path in paths:
+        assert found.get(path, []) == _naive_spots(data, path), path
+    assert found["/p/a"] == [-1, data.index(b"\n==> /p/a <==\n", 1)]
+
+
+def test_a_host_with_thousands_of_processes_is_parsed_in_linear_time() -> None:
+    # 20,000 listed files: searching the output once per file took minutes; one pass
+    # takes well under a second even on a slow machine (no timing asserted: the bound
+    # below is on the work, by counting the searches of the data).
+    paths = [f"/proc/{pid}/status" for pid in range(1, 20001)]
+    body = b"".join(header(p, first=(i == 0)) + b"Name:\tx\n" for i, p in enumerate(paths))
+    calls = 0
+    real_find = bytes.find
+
+    class Counting(bytes):
+        def find(self, *args: object) -> int:  # type: ignore[override]
+            nonlocal calls
+            calls += 1
+            return real_find(self, *args)  # type: ignore[arg-type]
+
+    header_of = {f"/p{p}": f"\n==> /p{p} <==\n".encode() for p in paths}
+    spots = _header_spots(Counting(body), header_of)
+    assert len(spots) == len(paths)
+    assert calls <= 2 * len(paths) + 2
+    snap = parse(head_output(paths, body))
+    assert snap.files["/proc/20000/status"] == b"Name:\tx\n"
 
 
 def test_real_head_over_a_tree_with_hostile_content(tmp_path: Path) -> None:

@@ -9,7 +9,14 @@ import time
 import pytest
 
 from memcheck.collect import BASE_READS, build_script, parse_output
-from memcheck.collect.script import TRUNCATED, expand_braces, normalise_reads, separator
+from memcheck.collect.script import (
+    _STAND_IN,
+    TRUNCATED,
+    _build_script,
+    expand_braces,
+    normalise_reads,
+    separator,
+)
 from memcheck.snapshot import VMSTAT_AFTER
 from tests.collect.shells import NONCE, SHELLS, need, shell_argv
 
@@ -117,3 +124,22 @@ def test_fractional_sample_interval_is_honoured() -> None:
     interval = snap.info.sample_interval_seconds
     assert interval is not None and 0.3 <= interval < 2.5
     assert snap.files[VMSTAT_AFTER].startswith(b"nr_free_pages")
+
+
+def test_a_run_builds_the_script_once_and_each_host_gets_its_own_nonce() -> None:
+    reads = ["/proc/[0-9]*/status", "/etc/sysctl.d/**", "/proc/sys/vm/swappiness"]
+    other = "Zz" * 16
+    first = build_script(reads, NONCE, 1.0, timeout=28)
+    second = build_script(reads, other, 1.0, timeout=28)
+    # Same text as building from scratch, for both nonces; only the halves differ.
+    assert first == _build_script(reads, NONCE, 1.0, 28)
+    assert second == _build_script(reads, other, 1.0, 28)
+    assert first != second
+    assert first.replace(NONCE[:16], "").replace(NONCE[16:], "") == second.replace(
+        other[:16], ""
+    ).replace(other[16:], "")
+    for half in _STAND_IN:
+        assert half not in first
+    # A read that holds a stand-in half is not rewritten: that script is built afresh.
+    odd = [*reads, "/etc/" + _STAND_IN[0]]
+    assert build_script(odd, NONCE) == _build_script(odd, NONCE)

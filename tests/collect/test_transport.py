@@ -62,6 +62,13 @@ def test_ssh_command_line_is_an_argument_vector_with_safe_defaults(
     assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
 
 
+def test_masters_persist_only_on_request(session: TransportSession) -> None:
+    # One command per host: the master is that command's own ssh, with no relay process.
+    assert option(argv_for("ssh://db1", session), "ControlPersist") == "no"
+    with TransportSession(persist_masters=True) as persisting:
+        assert option(argv_for("ssh://db1", persisting), "ControlPersist") == "40"
+
+
 def test_accept_new_host_keys_is_explicit() -> None:
     with TransportSession(accept_new_host_keys=True) as session:
         argv = argv_for("ssh://db1", session)

@@ -133,6 +133,51 @@ def test_masters_are_closed_at_the_end(mixed_run: Any) -> None:
     assert master_processes() == []
 
 
+def test_a_persisted_master_serves_later_commands_and_is_closed_with_the_session(
+    sshd: SshServer, ssh_client: ClientConfig
+) -> None:
+    # A run sends one command per host, so its masters end with that command; a session
+    # that asks for persisted masters keeps one per host for later commands, and closes it.
+    options = {"ssh_config": str(ssh_client.ssh_config)}
+    sshd.clear_log()
+    session = TransportSession(persist_masters=True)
+    try:
+        for _ in range(2):
+            snap = collect_host(
+                "ssh://live-2",
+                ["/proc/meminfo"],
+                sample_interval=0,
+                backend_options=options,
+                session=session,
+            )
+            assert snap.files["/proc/meminfo"].startswith(b"MemTotal:")
+        socket_dir = os.path.dirname(session.control_path(next(iter(session._sockets))))
+        mine = [line for line in master_processes() if socket_dir in line]
+        assert len(mine) == 1, mine
+        # Two commands, one TCP connection: both came from the same client port.
+        clients = {client for _, client, _ in sshd.commands()}
+        assert len(sshd.commands()) == 2 and len(clients) == 1, sshd.commands()
+    finally:
+        session.close()
+    assert [line for line in master_processes() if socket_dir in line] == []
+
+
+def test_without_persistence_no_master_outlives_its_command(
+    ssh_client: ClientConfig,
+) -> None:
+    options = {"ssh_config": str(ssh_client.ssh_config)}
+    with TransportSession() as session:
+        collect_host(
+            "ssh://live-3",
+            ["/proc/meminfo"],
+            sample_interval=0,
+            backend_options=options,
+            session=session,
+        )
+        socket_dir = os.path.dirname(session.control_path(next(iter(session._sockets))))
+        assert [line for line in master_processes() if socket_dir in line] == []
+
+
 def test_a_partial_collection_still_gets_every_verdict_its_data_allows(
     sshd: SshServer, ssh_client: ClientConfig, tmp_path: Path
 ) -> None:
