@@ -19,14 +19,12 @@ names that an ssh_config `%h` or `%r` token could turn into shell syntax are ref
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import logging
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -36,7 +34,6 @@ from typing import Any
 
 import testinfra.backend
 from testinfra.backend.base import BaseBackend, CommandResult
-from testinfra.backend.paramiko import ParamikoBackend
 from testinfra.backend.ssh import SshBackend
 
 # paramiko's transport thread logs connection failures with tracebacks; memcheck reports each
@@ -221,6 +218,8 @@ def open_backend(
         kwargs.pop("connection", None)
         return OpenSshBackend(host, session=session, deadline=deadline, **kwargs)
     if scheme == "paramiko":
+        from memcheck.collect.paramiko_transport import VerifiedParamikoBackend
+
         kwargs.pop("connection", None)
         return VerifiedParamikoBackend(host, session=session, deadline=deadline, **kwargs)
     return testinfra.backend.get_backend(url, **dict(options))
@@ -401,202 +400,10 @@ def ssh_failure(stderr: bytes) -> TransportError:
     return TransportError("; ".join(useful[:2]))
 
 
-# -- paramiko ----------------------------------------------------------------------------------
+def __getattr__(name: str) -> Any:
+    # `VerifiedParamikoBackend` lives in its own module, imported on first use.
+    if name == "VerifiedParamikoBackend":
+        from memcheck.collect import paramiko_transport
 
-
-class VerifiedParamikoBackend(ParamikoBackend):  # type: ignore[misc]
-    """testinfra's paramiko backend verifying host keys, with TCP_NODELAY and deadlines."""
-
-    NAME = "paramiko"
-
-    def __init__(
-        self,
-        hostspec: str,
-        *args: Any,
-        session: TransportSession,
-        deadline: Deadline,
-        **kwargs: Any,
-    ) -> None:
-        kwargs.pop("controlpath", None)
-        kwargs.pop("controlpersist", None)
-        kwargs.pop("ssh_extra_args", None)
-        super().__init__(hostspec, *args, **kwargs)
-        check_host_name(self.host.name)
-        if self.host.user:
-            check_user_name(self.host.user)
-        if self.host.port:
-            check_port(self.host.port)
-        self.session = session
-        self.deadline = deadline
-        self.accepted_new_key = False
-        self._client: Any = None
-
-    @functools.cached_property
-    def client(self) -> Any:
-        import paramiko
-
-        client = paramiko.SSHClient()
-        cfg: dict[str, Any] = {
-            "hostname": self.host.name,
-            "port": int(self.host.port) if self.host.port else 22,
-            "username": self.host.user,
-            "password": self.host.password,
-        }
-        settings: dict[str, Any] = {}
-        config_path = self.ssh_config or os.path.join(os.path.expanduser("~"), ".ssh", "config")
-        try:
-            with open(config_path) as fh:
-                parsed = paramiko.SSHConfig()
-                parsed.parse(fh)
-        except OSError:
-            if self.ssh_config:
-                raise TransportError(f"cannot read ssh config {self.ssh_config}") from None
-        else:
-            self._load_ssh_config(client, cfg, parsed, os.path.dirname(config_path))
-            settings = dict(parsed.lookup(self.host.name))
-        if self.ssh_identity_file:
-            cfg["key_filename"] = self.ssh_identity_file
-        check_host_name(str(cfg["hostname"]))
-        if cfg.get("username"):
-            check_user_name(str(cfg["username"]))
-        port = int(cfg["port"])
-        # The name known_hosts lists the host under, as OpenSSH looks it up.
-        alias = settings.get("hostkeyalias")
-        lookup = alias or (cfg["hostname"] if port == 22 else f"[{cfg['hostname']}]:{port}")
-        paramiko_name = cfg["hostname"] if port == 22 else f"[{cfg['hostname']}]:{port}"
-        users, systems = _known_hosts_files(settings)
-        known = paramiko.HostKeys()
-        for path in (*users, *systems):
-            if path != os.devnull and os.path.isfile(path):
-                try:
-                    known.load(path)
-                except (OSError, UnicodeDecodeError):
-                    continue
-        entries = known.lookup(lookup) or {}
-        store = client.get_host_keys()
-        for keytype, key in entries.items():
-            store.add(paramiko_name, keytype, key)
-        client.set_missing_host_key_policy(
-            _UnknownKeyPolicy(self, lookup, users[0] if users and users[0] != os.devnull else None)
-        )
-        timeout = self.deadline.connect_timeout()
-        remaining = max(1.0, self.deadline.remaining())
-        if cfg.get("sock") is None:
-            cfg["sock"] = _connect_nodelay(str(cfg["hostname"]), port, timeout)
-        cfg.update(
-            timeout=timeout,
-            banner_timeout=timeout,
-            auth_timeout=remaining,
-            channel_timeout=remaining,
-        )
-        try:
-            client.connect(**cfg)
-        except paramiko.BadHostKeyException as exc:
-            client.close()
-            raise HostKeyError(
-                f"host key CHANGED: the key {lookup} offered "
-                f"({fingerprint(exc.key.asbytes())}) differs from the one in known_hosts "
-                f"({fingerprint(exc.expected_key.asbytes())}); refused (if the change is "
-                "expected, remove the old key with ssh-keygen -R and verify the new one)"
-            ) from None
-        except paramiko.AuthenticationException as exc:
-            client.close()
-            raise TransportError(
-                f"authentication failed for {cfg.get('username')}: {exc}"
-            ) from None
-        except paramiko.SSHException as exc:
-            transport = client.get_transport()
-            client.close()
-            where = f"{cfg['hostname']} port {port}"
-            if transport is not None and not transport.remote_version:
-                raise TransportError(
-                    f"connected to {where}, but no SSH banner came within {timeout} s"
-                ) from None
-            if transport is not None and not transport.is_authenticated():
-                raise TransportError(f"SSH handshake with {where} failed: {exc}") from None
-            raise
-        except BaseException:
-            client.close()
-            raise
-        transport = client.get_transport()
-        if transport is not None and isinstance(transport.sock, socket.socket):
-            transport.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._client = client
-        return client
-
-    def _exec_command(self, command: bytes) -> tuple[int, bytes, bytes]:
-        transport = self.client.get_transport()
-        if transport is None:
-            raise TransportError("the SSH connection closed")
-        chan = transport.open_session(timeout=max(1.0, self.deadline.remaining()))
-        chan.settimeout(max(0.5, self.deadline.remaining()))
-        chan.exec_command(command)
-        stdout = b"".join(chan.makefile("rb"))
-        stderr = b"".join(chan.makefile_stderr("rb"))
-        rc = int(chan.recv_exit_status())
-        return rc, stdout, stderr
-
-    def run(self, command: str, *args: str, **kwargs: Any) -> CommandResult:
-        # One attempt: testinfra retries once on a dropped connection; a fleet run must not.
-        command = self.get_command(command, *args)
-        cmd = self.encode(command)
-        try:
-            rc, stdout, stderr = self._exec_command(cmd)
-        except (socket.timeout, TimeoutError):
-            raise TransportError(f"timed out after {self.deadline.seconds:g} s") from None
-        return self.result(rc, cmd, stdout, stderr)
-
-    def abort(self) -> None:
-        self.close()
-
-    def close(self) -> None:
-        client = self._client
-        if client is not None:
-            client.close()
-
-
-class _UnknownKeyPolicy:
-    """Refuses a key known_hosts does not hold; with --accept-new-host-keys, records it."""
-
-    def __init__(self, backend: VerifiedParamikoBackend, name: str, record_in: str | None):
-        self.backend = backend
-        self.name = name
-        self.record_in = record_in
-
-    def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
-        shown = fingerprint(key.asbytes())
-        if not self.backend.session.accept_new_host_keys:
-            raise HostKeyError(
-                f"host key unknown for {self.name} ({key.get_name()} {shown}): not in "
-                "known_hosts; refused (verify the key and add it to known_hosts, or use "
-                "--accept-new-host-keys in a lab)"
-            )
-        if self.record_in:
-            self.backend.session.record_host_key(
-                self.record_in, f"{self.name} {key.get_name()} {key.get_base64()}"
-            )
-        self.backend.accepted_new_key = True
-
-
-def _known_hosts_files(settings: Mapping[str, Any]) -> tuple[list[str], list[str]]:
-    """The user files (the first is where accepted keys go) and the global files to trust."""
-    user = str(settings.get("userknownhostsfile") or "~/.ssh/known_hosts ~/.ssh/known_hosts2")
-    system = str(
-        settings.get("globalknownhostsfile") or "/etc/ssh/ssh_known_hosts /etc/ssh/ssh_known_hosts2"
-    )
-    users = [os.path.expanduser(p) for p in user.split()]
-    systems = [os.path.expanduser(p) for p in system.split()]
-    return users, systems
-
-
-def _connect_nodelay(host: str, port: int, timeout: float) -> socket.socket:
-    """A TCP connection with Nagle's algorithm off (paramiko leaves it on)."""
-    try:
-        sock = socket.create_connection((host, port), timeout=timeout)
-    except socket.timeout:
-        raise TransportError(f"connect to {host} port {port}: timed out") from None
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise TransportError(f"connect to {host} port {port}: {reason}") from None
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
+        return paramiko_transport.VerifiedParamikoBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

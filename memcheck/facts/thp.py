@@ -20,6 +20,7 @@ from memcheck.parse.kernel_cmdline import parse_cmdline
 from memcheck.parse.thp import ThpMode, mthp_size_bytes, parse_flag, parse_mode
 from memcheck.parse.tmpfiles import parse_tmpfiles
 from memcheck.parse.tuned import TunedConf, parse_active_profile, parse_tuned_conf
+from memcheck.snapshot import META_DIR
 
 THP_DIRS = ("/sys/kernel/mm/transparent_hugepage", "/sys/kernel/mm/redhat_transparent_hugepage")
 # The modes the `database` profile and most vendors accept; the default of thp_enabled's and
@@ -201,11 +202,12 @@ class ThpFacts(SystemdFacts, BootFacts):
     @cached
     def _files_name_thp(self) -> bool:
         """Whether any file that could be a unit or a script names the THP folder (files
-        under /proc and /sys are neither). Most hosts have none: then no unit needs parsing."""
+        under /proc and /sys, and memcheck's own records, are neither; /proc/vmstat names
+        `nr_anon_transparent_hugepages`). Most hosts have none: then no unit is parsed here."""
         return any(
             _THP_MARK in data
             for path, data in self.snapshot.files.items()
-            if not path.startswith(("/proc/", "/sys/"))
+            if not path.startswith(("/proc/", "/sys/", META_DIR + "/"))
         )
 
     @property

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import pytest
+
 from memcheck.engine import evaluate
 from memcheck.facts import Facts
 from memcheck.model import ParamValue
@@ -302,3 +304,40 @@ def test_malformed_grub_defaults_errors() -> None:
     result = run({"/etc/default/grub": 'GRUB_CMDLINE_LINUX="never closed\n'})
     assert result.outcome == "error"
     assert "/etc/default/grub" in result.message
+
+
+def test_units_are_parsed_for_thp_writes_only_when_some_file_names_thp(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from memcheck.facts.systemd import SystemdFacts
+
+    parsed: list[str] = []
+    real = SystemdFacts.unit
+
+    def counting(self: SystemdFacts, name: str) -> object:
+        parsed.append(name)
+        return real(self, name)
+
+    monkeypatch.setattr(SystemdFacts, "unit", counting)
+    plain = "[Service]\nExecStart=/usr/bin/true\n"
+    # /proc/vmstat's nr_anon_transparent_hugepages and memcheck's records do not count.
+    quiet = {
+        f"{USR}/a.service": plain,
+        f"{USR}/b.service": plain,
+        "/proc/vmstat": "nr_anon_transparent_hugepages 0\n",
+        "/.memcheck/vmstat.after": "nr_anon_transparent_hugepages 0\n",
+    }
+    facts = Facts(snapshot_from({**RUNTIME, **quiet}), None)
+    assert facts._unit_thp_writes == []
+    assert parsed == []
+    # A script anywhere else that names THP makes every unit worth reading.
+    script = "#!/bin/sh\necho never > /sys/kernel/mm/transparent_hugepage/enabled\n"
+    unit = "[Service]\nExecStart=/opt/thp/off.sh\n"
+    facts = Facts(
+        snapshot_from({**RUNTIME, **quiet, f"{USR}/c.service": unit, "/opt/thp/off.sh": script}),
+        None,
+    )
+    assert [s.mechanism for s in facts._unit_thp_writes] == [
+        "systemd unit c.service via /opt/thp/off.sh"
+    ]
+    assert {"a.service", "b.service", "c.service"} <= set(parsed)
