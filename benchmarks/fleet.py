@@ -66,7 +66,10 @@ def run(server: SshServer, argv: list[str], hosts: int) -> Measure:
     return Measure(seconds, len(server.commands()) / hosts, proc.returncode)
 
 
-def memcheck(server: SshServer, config: Path, scheme: str, hosts: int, workers: int) -> Measure:
+def memcheck(
+    server: SshServer, config: Path, scheme: str, hosts: int, workers: int, reports: Path
+) -> Measure:
+    # The command as a user runs it: the three reports are written (to a scratch folder).
     argv = [
         str(BIN / "memcheck"),
         "--profile",
@@ -77,7 +80,8 @@ def memcheck(server: SshServer, config: Path, scheme: str, hosts: int, workers: 
         str(config),
         "-n",
         str(workers),
-        "--no-reports",
+        "--report-dir",
+        str(reports),
         "-q",
     ]
     return run(server, argv, hosts)
@@ -111,11 +115,19 @@ def main() -> int:
     parser.add_argument("--workers", default="1,4,8", help="-n values (default 1,4,8)")
     parser.add_argument("--transports", default="ssh,paramiko")
     parser.add_argument("--tools", default="memcheck,testinfra")
+    parser.add_argument(
+        "--ssh-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an ssh_config line for every host, for both tools (e.g. KexAlgorithms=...)",
+    )
     args = parser.parse_args()
     problem = missing_tools()
     if problem:
         sys.exit(f"cannot benchmark: {problem}")
     tools = args.tools.split(",")
+    hosts_wanted = [int(h) for h in args.hosts.split(",")]
     if "testinfra" in tools and any(int(n) > 1 for n in args.workers.split(",")):
         try:
             import xdist  # noqa: F401
@@ -132,7 +144,14 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="memcheck-bench-"))
     server = SshServer(work / "sshd").start()
     try:
-        config = server.write_client_config(work / "client").ssh_config
+        config = server.write_client_config(work / "client", aliases=max(hosts_wanted)).ssh_config
+        if args.ssh_option:
+            lines = [" ".join(o.split("=", 1)) for o in args.ssh_option]
+            config.write_text("\n".join(lines) + "\n" + config.read_text())
+        kex = subprocess.run(
+            ["ssh", "-G", "-F", str(config), "live-1"], capture_output=True, text=True
+        ).stdout
+        print("# " + next((ln for ln in kex.splitlines() if ln.startswith("kexalgorithms")), ""))
         print(
             "| transport | hosts | -n | memcheck (s) | commands/host | "
             "testinfra (s) | commands/host | testinfra / memcheck |"
@@ -143,7 +162,7 @@ def main() -> int:
                 for workers in (int(n) for n in args.workers.split(",")):
                     ours = theirs = None
                     if "memcheck" in tools:
-                        ours = memcheck(server, config, scheme, hosts, workers)
+                        ours = memcheck(server, config, scheme, hosts, workers, work / "reports")
                     if "testinfra" in tools:
                         theirs = testinfra(server, config, scheme, hosts, workers)
                     cells = [scheme, str(hosts), str(workers)]
