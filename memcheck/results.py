@@ -132,8 +132,10 @@ class RunResult:
         data["summary"] = self.summary()
         return data
 
-    def dumps(self) -> str:
-        return json.dumps(self.to_json(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    def dumps(self, data: dict[str, Any] | None = None) -> str:
+        """results.json's text; `data` is `to_json()` when the caller has it already."""
+        form = self.to_json() if data is None else data
+        return json.dumps(form, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunResult:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from testinfra.backend.base import CommandResult
@@ -153,8 +153,10 @@ class VerifiedParamikoBackend(ParamikoBackend):  # type: ignore[misc]
         chan = transport.open_session(timeout=max(1.0, self.deadline.remaining()))
         chan.settimeout(max(0.5, self.deadline.remaining()))
         chan.exec_command(command)
-        stdout = b"".join(chan.makefile("rb"))
-        stderr = b"".join(chan.makefile_stderr("rb"))
+        # In large chunks: iterating channel files goes line by line in Python, which cost
+        # more than the rest of the collection for ~0.7 MB of output (measured).
+        stdout = _read_all(chan.recv)
+        stderr = _read_all(chan.recv_stderr)
         rc = int(chan.recv_exit_status())
         return rc, stdout, stderr
 
@@ -175,6 +177,16 @@ class VerifiedParamikoBackend(ParamikoBackend):  # type: ignore[misc]
         client = self._client
         if client is not None:
             client.close()
+
+
+def _read_all(recv: Callable[[int], bytes]) -> bytes:
+    """Everything a channel stream gives until its end of file."""
+    chunks: list[bytes] = []
+    while True:
+        chunk = recv(1 << 18)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
 class _UnknownKeyPolicy:

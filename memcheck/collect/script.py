@@ -71,6 +71,8 @@ KERNEL_LOG_SOURCE = META_DIR + "/kernel.log.source"
 KERNEL_LOG_COMMANDS = ("dmesg", "journalctl -k --no-pager -o short-monotonic")
 
 PSEUDO_READS = (KERNEL_LOG, VMSTAT_AFTER)
+# Why a host has no second /proc/vmstat sample: /proc/swaps lists only its header line.
+NO_SWAP_DEVICE = "not sampled: /proc/swaps lists no swap device, so no page can be swapped"
 
 BASE_READS: tuple[str, ...] = (
     "/proc/sys/kernel/hostname",
@@ -324,10 +326,20 @@ def _build_script(
     if KERNEL_LOG in patterns:
         lines += [f"d read {quote(KERNEL_LOG)}", "klog", "m done"]
     if sample:
-        lines += [f"d read {quote(VMSTAT_AFTER)}", *_sleep_lines(sample_interval)]
-        lines.append(f'd path {quote(UPTIME_AFTER)}; m file; c "$P"{quote("/proc/uptime")}')
-        lines.append(f'd path {quote(VMSTAT_AFTER)}; m file; c "$P"{quote("/proc/vmstat")}')
-        lines.append("m done")
+        lines += [
+            f"d read {quote(VMSTAT_AFTER)}",
+            # A host without a swap device cannot swap a page in or out: the second sample
+            # would only say 0, and waiting for it costs a fleet the interval on every host.
+            'n=; if [ -r "$P"/proc/swaps ] && while IFS= read -r l; do n=${n}x; done'
+            ' 2>/dev/null <"$P"/proc/swaps && [ "$n" = x ]; then',
+            f"  d path {quote(VMSTAT_AFTER)}; d skip {quote(NO_SWAP_DEVICE)}",
+            "else",
+            *("  " + line for line in _sleep_lines(sample_interval)),
+            f'  d path {quote(UPTIME_AFTER)}; m file; c "$P"{quote("/proc/uptime")}',
+            f'  d path {quote(VMSTAT_AFTER)}; m file; c "$P"{quote("/proc/vmstat")}',
+            "fi",
+            "m done",
+        ]
     lines.append("m end")
     script = "\n".join(lines) + "\n"
     if timeout is None:

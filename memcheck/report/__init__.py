@@ -46,9 +46,13 @@ def write_reports(
     for kind, override in (("json", json), ("junit", junit), ("html", html)):
         if override is not None:
             paths[kind] = Path(override)
-    writers = {"json": write_json, "junit": write_junit, "html": write_html}
     written: dict[str, Path] = {}
-    for kind in ("json", "junit", "html"):
-        if kind in paths:
-            written[kind] = writers[kind](run, paths[kind])
+    # The JSON form serves results.json and report.html: made once (it is not changed).
+    data = run.to_json() if "json" in paths or "html" in paths else None
+    if "json" in paths:
+        written["json"] = write_json(run, paths["json"], data)
+    if "junit" in paths:
+        written["junit"] = write_junit(run, paths["junit"])
+    if "html" in paths:
+        written["html"] = write_html(run, paths["html"], data)
     return written

@@ -262,9 +262,10 @@ def oom_kills(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def build_context(run: RunResult) -> dict[str, Any]:
-    """Everything the template shows, from the run's JSON form with host text made visible."""
-    data: dict[str, Any] = deep_visible(run.to_json())
+def build_context(run: RunResult, form: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything the template shows, from the run's JSON form with host text made visible
+    (`form`: `run.to_json()` when the caller has it; it is not changed)."""
+    data: dict[str, Any] = deep_visible(run.to_json() if form is None else form)
     host_objects = list(run.hosts)
     hosts: list[dict[str, Any]] = []
     findings: list[dict[str, Any]] = []
@@ -500,9 +501,9 @@ def _waiver_line(waiver: Mapping[str, Any]) -> str:
     return f"{scope}: {_waiver_text(waiver)}"
 
 
-def render_html(run: RunResult) -> str:
-    """The text of report.html for `run`."""
-    context = build_context(run)
+def render_html(run: RunResult, data: dict[str, Any] | None = None) -> str:
+    """The text of report.html for `run` (`data`: its `to_json()`, when already made)."""
+    context = build_context(run, data)
     style = _ENV.get_template("report.css.j2").render(
         outcomes=context["outcomes"],
         severities=context["severities"],
@@ -521,6 +522,6 @@ def render_html(run: RunResult) -> str:
     )
 
 
-def write_html(run: RunResult, path: PathLike) -> Path:
+def write_html(run: RunResult, path: PathLike, data: dict[str, Any] | None = None) -> Path:
     """Write `run` as report.html at `path` and return the path."""
-    return write_atomically(path, render_html(run).encode("utf-8"))
+    return write_atomically(path, render_html(run, data).encode("utf-8"))

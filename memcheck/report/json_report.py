@@ -138,18 +138,18 @@ def write_atomically(path: PathLike, data: bytes) -> Path:
     return target
 
 
-def dumps_json(run: RunResult) -> bytes:
+def dumps_json(run: RunResult, data: dict[str, Any] | None = None) -> bytes:
     """The UTF-8 bytes of results.json.
 
     Text from hosts may hold lone surrogates (bytes that were not UTF-8); they are written as
     JSON escapes (\\udcff), which any JSON reader turns back into the same string.
     """
-    return run.dumps().encode("utf-8", "backslashreplace")
+    return run.dumps(data).encode("utf-8", "backslashreplace")
 
 
-def write_json(run: RunResult, path: PathLike) -> Path:
-    """Write `run` as results.json at `path` and return the path."""
-    return write_atomically(path, dumps_json(run))
+def write_json(run: RunResult, path: PathLike, data: dict[str, Any] | None = None) -> Path:
+    """Write `run` as results.json at `path` and return the path (`data`: its `to_json()`)."""
+    return write_atomically(path, dumps_json(run, data))
 
 
 def _check_shape(data: Any, where: str) -> None:

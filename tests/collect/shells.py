@@ -7,6 +7,7 @@ import pwd
 import shutil
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +60,27 @@ def run_script(
     """Run the script as `sh -c SCRIPT sh`, the way a backend does."""
     argv = [*prefix, *shell_argv(shell), "-c", script, "sh"]
     return subprocess.run(argv, capture_output=True, timeout=timeout, check=False)
+
+
+SWAPS_HEADER = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+A_SWAP_FILE = "/swapfile                               file\t\t65532\t\t0\t\t-2\n"
+
+
+def with_swap_device(tmp_path: Path) -> list[str]:
+    """A command prefix that runs its command with this machine's /proc, except for a
+    /proc/swaps that lists a swap file (a bind mount in a private mount namespace), so
+    that the second vmstat sample is taken on machines without swap too."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare(1) to show the script a swap device")
+    fake = tmp_path / "swaps"
+    fake.write_text(SWAPS_HEADER + A_SWAP_FILE)
+    mount = f'mount --bind {fake} /proc/swaps && exec "$@"'
+    probe = subprocess.run(
+        ["unshare", "-m", "sh", "-c", mount, "sh", "cat", "/proc/swaps"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if "/swapfile" not in probe.stdout:
+        pytest.skip(f"cannot bind-mount over /proc/swaps here: {probe.stderr.strip()}")
+    return ["unshare", "-m", "sh", "-c", mount, "sh"]

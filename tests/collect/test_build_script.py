@@ -5,20 +5,23 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
 from memcheck.collect import BASE_READS, build_script, parse_output
 from memcheck.collect.script import (
     _STAND_IN,
+    NO_SWAP_DEVICE,
     TRUNCATED,
+    UPTIME_AFTER,
     _build_script,
     expand_braces,
     normalise_reads,
     separator,
 )
 from memcheck.snapshot import VMSTAT_AFTER
-from tests.collect.shells import NONCE, SHELLS, need, shell_argv
+from tests.collect.shells import NONCE, SHELLS, SWAPS_HEADER, need, shell_argv, with_swap_device
 
 
 def test_the_nonce_never_appears_whole_in_the_script() -> None:
@@ -89,12 +92,15 @@ def test_script_is_valid_syntax_for_every_shell(shell: str) -> None:
     assert subprocess.run(argv, capture_output=True, check=False).returncode == 0
 
 
-def test_host_timeout_stops_the_script_and_keeps_what_arrived() -> None:
+def test_host_timeout_stops_the_script_and_keeps_what_arrived(tmp_path: Path) -> None:
     need("timeout")
     # A 5 s sample interval cannot fit in a 1 s limit: the host's `timeout` ends the run.
     command = build_script([VMSTAT_AFTER], NONCE, sample_interval=5, timeout=1)
+    prefix = with_swap_device(tmp_path)
     started = time.monotonic()
-    proc = subprocess.run(["sh", "-c", command], capture_output=True, check=False, timeout=20)
+    proc = subprocess.run(
+        [*prefix, "sh", "-c", command], capture_output=True, check=False, timeout=20
+    )
     elapsed = time.monotonic() - started
     assert proc.returncode == 124
     assert elapsed < 4
@@ -117,12 +123,51 @@ def test_without_a_timeout_program_the_script_still_runs(tmp_path: object) -> No
     assert snap.files["/proc/meminfo"].startswith(b"MemTotal:")
 
 
-def test_fractional_sample_interval_is_honoured() -> None:
+def proc_tree(root: Path, swaps: str | None) -> str:
+    """A tree with uptime, vmstat and (unless None) swaps under proc; returns the prefix."""
+    (root / "proc").mkdir(parents=True)
+    (root / "proc" / "uptime").write_text("1000.00 900.00\n")
+    (root / "proc" / "vmstat").write_text("nr_free_pages 1\npswpin 0\npswpout 0\n")
+    if swaps is not None:
+        (root / "proc" / "swaps").write_text(swaps)
+    return str(root)
+
+
+def test_fractional_sample_interval_is_honoured(tmp_path: Path) -> None:
     script = build_script([VMSTAT_AFTER], NONCE, sample_interval=0.3)
-    proc = subprocess.run(["sh", "-c", script], capture_output=True, check=True)
+    proc = subprocess.run(
+        [*with_swap_device(tmp_path), "sh", "-c", script], capture_output=True, check=True
+    )
     snap = parse_output(proc.stdout, NONCE, "local", "t")
     interval = snap.info.sample_interval_seconds
     assert interval is not None and 0.3 <= interval < 2.5
+    assert snap.files[VMSTAT_AFTER].startswith(b"nr_free_pages")
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_host_without_a_swap_device_is_not_sampled_twice(tmp_path: Path, shell: str) -> None:
+    # Nothing can be swapped without a swap device: the interval (paid by every host of a
+    # fleet) is not waited for, and the snapshot says why there is no second sample.
+    need(shell)
+    prefix = proc_tree(tmp_path, SWAPS_HEADER)
+    script = build_script([VMSTAT_AFTER], NONCE, sample_interval=30, prefix=prefix)
+    proc = subprocess.run(
+        [*shell_argv(shell), "-c", script], capture_output=True, check=True, timeout=20
+    )
+    snap = parse_output(proc.stdout, NONCE, "local", "t")
+    assert snap.errors[VMSTAT_AFTER] == NO_SWAP_DEVICE
+    assert VMSTAT_AFTER not in snap.files and UPTIME_AFTER not in snap.files
+    assert snap.files["/proc/vmstat"].startswith(b"nr_free_pages")  # the first sample
+
+
+@pytest.mark.parametrize("swaps", [None, ""])
+def test_without_a_readable_swap_list_the_second_sample_is_taken(
+    tmp_path: Path, swaps: str | None
+) -> None:
+    prefix = proc_tree(tmp_path, swaps)
+    script = build_script([VMSTAT_AFTER], NONCE, sample_interval=0.1, prefix=prefix)
+    proc = subprocess.run(["sh", "-c", script], capture_output=True, check=True)
+    snap = parse_output(proc.stdout, NONCE, "local", "t")
     assert snap.files[VMSTAT_AFTER].startswith(b"nr_free_pages")
 
 

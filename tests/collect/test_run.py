@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +19,9 @@ import testinfra.backend.local
 from memcheck import __version__
 from memcheck.collect import CollectError, collect_host, collect_many
 from memcheck.collect.errors import redact
+from memcheck.collect.script import NO_SWAP_DEVICE
 from memcheck.snapshot import KERNEL_LOG, VMSTAT_AFTER
+from tests.collect.shells import with_swap_device
 
 REALISTIC = (
     "/proc/meminfo",
@@ -49,7 +55,12 @@ def test_live_local_collection(run_calls: list[str]) -> None:
     snap = collect_host("local://", REALISTIC, sample_interval=0.2)
     assert len(run_calls) == 1  # one round trip, whatever the number of files
     assert snap.files["/proc/meminfo"].startswith(b"MemTotal:")
-    assert b"pgfault" in snap.files[VMSTAT_AFTER]
+    with open("/proc/swaps") as fh:
+        has_swap = len(fh.read().splitlines()) > 1
+    if has_swap:
+        assert b"pgfault" in snap.files[VMSTAT_AFTER]
+    else:  # nothing can be swapped: no second sample, and the reason why
+        assert snap.errors[VMSTAT_AFTER] == NO_SWAP_DEVICE
     assert int(snap.files["/proc/sys/vm/swappiness"]) >= 0
     with open("/proc/sys/kernel/hostname") as fh:
         assert snap.info.hostname == fh.read().strip()
@@ -59,7 +70,7 @@ def test_live_local_collection(run_calls: list[str]) -> None:
     assert snap.info.source == "local"
     assert snap.info.memcheck_version == __version__
     interval = snap.info.sample_interval_seconds
-    assert interval is not None and interval >= 0.2
+    assert (interval is not None and interval >= 0.2) if has_swap else interval is None
     assert KERNEL_LOG in snap.files or KERNEL_LOG in snap.errors
     assert not any(why.startswith("not collected") for why in snap.errors.values())
 
@@ -81,13 +92,27 @@ def test_base_set_collection_is_quick() -> None:
     assert elapsed < 10, elapsed
 
 
-def test_host_side_time_limit_returns_partial_snapshot() -> None:
-    # 3 s budget: the host's `timeout` gets 1 s, the vmstat sleep needs 5 s.
-    started = time.perf_counter()
-    snap = collect_host("local://", [VMSTAT_AFTER], timeout=3, sample_interval=5)
-    assert time.perf_counter() - started < 3
-    assert snap.files["/proc/uptime"]
-    assert snap.errors[VMSTAT_AFTER] == "not collected: timed out on the host after 1 s"
+def test_host_side_time_limit_returns_partial_snapshot(tmp_path: Path) -> None:
+    # 3 s budget: the host's `timeout` gets 1 s, the vmstat sleep needs 5 s. The host is
+    # this machine shown a swap device (else there is no second sample to wait for).
+    code = (
+        "import json, time\n"
+        "from memcheck.collect import collect_host\n"
+        "started = time.perf_counter()\n"
+        f"snap = collect_host('local://', [{VMSTAT_AFTER!r}], timeout=3, sample_interval=5)\n"
+        "print(json.dumps([time.perf_counter() - started, bool(snap.files['/proc/uptime']),"
+        f" snap.errors.get({VMSTAT_AFTER!r})]))\n"
+    )
+    proc = subprocess.run(
+        [*with_swap_device(tmp_path), sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seconds, uptime_read, why = json.loads(proc.stdout)
+    assert seconds < 3
+    assert uptime_read
+    assert why == "not collected: timed out on the host after 1 s"
 
 
 @pytest.fixture

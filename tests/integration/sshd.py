@@ -9,9 +9,12 @@ then runs it, so a test can count what the host really received. Ports:
 - `port`: a normal host;
 - `unprivileged_port`: commands run as uid 65534 (setpriv), so some files are unreadable;
 - `hang_port`: accepts the login, logs the command and then never answers;
+- `swap_port`: commands see a /proc/swaps that lists a swap file (a bind mount in a private
+  mount namespace, as root with unshare(1); a normal host otherwise), so that the collector
+  takes its second vmstat sample on machines without swap;
 - `dead_port`: nothing listens; `silent_port` (see `SilentServer`): accepts TCP, never speaks.
 
-`write_client_config()` writes an ssh_config with host aliases (`live-N`, `unpriv-N`,
+`write_client_config()` writes an ssh_config with host aliases (`live-N`, `unpriv-N`, `swap-N`,
 `hang-N`, `changed`, `unknown`, `dead`, `silent`, `fresh`) and a known_hosts file that holds
 the real host key, a different key for `changed`, and nothing for `unknown` and `fresh`.
 """
@@ -115,6 +118,7 @@ class SshServer:
         self.port = free_port()
         self.unprivileged_port = free_port()
         self.hang_port = free_port()
+        self.swap_port = free_port()
         self.dead_port = free_port()
         self.user = pwd.getpwuid(os.geteuid()).pw_name
         self.log = self.dir / "commands.log"
@@ -157,6 +161,19 @@ class SshServer:
             drop = 'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"'
         unprivileged = self._wrapper("run-unprivileged", drop)
         hang = self._wrapper("run-hang", "exec sleep 20")
+        swaps = self.dir / "swaps"
+        swaps.write_text(
+            "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+            "/swapfile                               file\t\t65532\t\t0\t\t-2\n"
+        )
+        if os.geteuid() == 0 and shutil.which("unshare"):
+            with_swap = (
+                f"exec unshare -m /bin/sh -c 'mount --bind {swaps} /proc/swaps && "
+                'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"\''
+            )
+        else:
+            with_swap = 'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"'
+        swap = self._wrapper("run-with-swap", with_swap)
         config = self.dir / "sshd_config"
         config.write_text(
             "\n".join(
@@ -164,6 +181,7 @@ class SshServer:
                     f"ListenAddress 127.0.0.1:{self.port}",
                     f"ListenAddress 127.0.0.1:{self.unprivileged_port}",
                     f"ListenAddress 127.0.0.1:{self.hang_port}",
+                    f"ListenAddress 127.0.0.1:{self.swap_port}",
                     f"HostKey {self.host_key}",
                     f"PidFile {self.dir / 'sshd.pid'}",
                     f"AuthorizedKeysFile {authorized}",
@@ -189,6 +207,8 @@ class SshServer:
                     f"    ForceCommand {unprivileged}",
                     f"Match LocalPort {self.hang_port}",
                     f"    ForceCommand {hang}",
+                    f"Match LocalPort {self.swap_port}",
+                    f"    ForceCommand {swap}",
                     "",
                 ]
             )
@@ -249,7 +269,7 @@ class SshServer:
         known.write_text(
             "".join(
                 f"[127.0.0.1]:{port} {key[0]} {key[1]}\n"
-                for port in (self.port, self.unprivileged_port, self.hang_port)
+                for port in (self.port, self.unprivileged_port, self.hang_port, self.swap_port)
             )
             + f"changed {other[0]} {other[1]}\n"
         )
@@ -264,6 +284,7 @@ class SshServer:
             ("live-*", [f"Port {self.port}"]),
             ("unpriv-*", [f"Port {self.unprivileged_port}"]),
             ("hang-*", [f"Port {self.hang_port}"]),
+            ("swap-*", [f"Port {self.swap_port}"]),
             (
                 "*",
                 [

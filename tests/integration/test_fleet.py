@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -353,8 +354,11 @@ def test_accepting_new_keys_is_explicit_and_reported(
 
 def test_the_host_side_limit_returns_what_arrived_over_ssh(ssh_client: ClientConfig) -> None:
     # 3 s budget: the host's `timeout` stops the script after 1 s, inside a 5 s sample.
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("swap-N shows a swap device only as root, with unshare(1)")
+    # swap-1 shows a swap device, so that there is a second sample to wait for.
     snap = collect_host(
-        "ssh://live-1",
+        "ssh://swap-1",
         ["/.memcheck/vmstat.after"],
         timeout=3,
         sample_interval=5,
@@ -403,3 +407,25 @@ def test_secrets_in_urls_never_reach_reports_or_output(
     for report in tmp_path.iterdir():
         assert "Sup3r-s3cret" not in report.read_text(), report.name
     assert "paramiko://root:***@dead" in (tmp_path / "results.json").read_text()
+
+
+def test_the_second_vmstat_sample_is_taken_only_where_pages_can_be_swapped(
+    ssh_client: ClientConfig,
+) -> None:
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("swap-N shows a swap device only as root, with unshare(1)")
+    options = {"ssh_config": str(ssh_client.ssh_config)}
+    with open("/proc/swaps") as fh:
+        machine_has_swap = len(fh.read().splitlines()) > 1
+    sampled = collect_host(
+        "ssh://swap-1", ["/.memcheck/vmstat.after"], sample_interval=0.2, backend_options=options
+    )
+    assert sampled.files["/.memcheck/vmstat.after"].startswith(b"nr_free_pages")
+    interval = sampled.info.sample_interval_seconds
+    assert interval is not None and interval >= 0.2
+    if not machine_has_swap:
+        plain = collect_host(
+            "ssh://live-1", ["/.memcheck/vmstat.after"], sample_interval=5, backend_options=options
+        )
+        assert "/.memcheck/vmstat.after" not in plain.files
+        assert plain.errors["/.memcheck/vmstat.after"].startswith("not sampled: /proc/swaps")
