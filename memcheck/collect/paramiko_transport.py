@@ -146,13 +146,19 @@ class VerifiedParamikoBackend(ParamikoBackend):  # type: ignore[misc]
         self._client = client
         return client
 
-    def _exec_command(self, command: bytes) -> tuple[int, bytes, bytes]:
+    # The collector may send its script on standard input (memcheck.collect.run).
+    takes_input = True
+
+    def _exec_command(self, command: bytes, data: bytes | None = None) -> tuple[int, bytes, bytes]:
         transport = self.client.get_transport()
         if transport is None:
             raise TransportError("the SSH connection closed")
         chan = transport.open_session(timeout=max(1.0, self.deadline.remaining()))
         chan.settimeout(max(0.5, self.deadline.remaining()))
         chan.exec_command(command)
+        if data is not None:
+            chan.sendall(data)
+        chan.shutdown_write()  # the command's standard input ends here
         # In large chunks: iterating channel files goes line by line in Python, which cost
         # more than the rest of the collection for ~0.7 MB of output (measured).
         stdout = _read_all(chan.recv)
@@ -161,11 +167,15 @@ class VerifiedParamikoBackend(ParamikoBackend):  # type: ignore[misc]
         return rc, stdout, stderr
 
     def run(self, command: str, *args: str, **kwargs: Any) -> CommandResult:
-        # One attempt: testinfra retries once on a dropped connection; a fleet run must not.
+        """Run `command` on the host; `stdin=BYTES` is sent as its standard input.
+
+        One attempt: testinfra retries once on a dropped connection; a fleet run must not.
+        """
+        data: bytes | None = kwargs.pop("stdin", None)
         command = self.get_command(command, *args)
         cmd = self.encode(command)
         try:
-            rc, stdout, stderr = self._exec_command(cmd)
+            rc, stdout, stderr = self._exec_command(cmd, data)
         except (socket.timeout, TimeoutError):
             raise TransportError(f"timed out after {self.deadline.seconds:g} s") from None
         return self.result(rc, cmd, stdout, stderr)

@@ -13,7 +13,7 @@ import testinfra.host
 
 from memcheck import __version__
 from memcheck.collect.errors import CollectError, redact
-from memcheck.collect.script import build_script, parse_output
+from memcheck.collect.script import build_script, parse_output, stdin_command
 from memcheck.collect.transport import (
     ACCEPTED_NOTE,
     Deadline,
@@ -75,9 +75,13 @@ def collect_host(
     deadline = Deadline(timeout)
     nonce = secrets.token_hex(16)
     host_limit = max(1, math.floor(timeout - _HOST_MARGIN))
-    script = build_script(reads, nonce, sample_interval, timeout=host_limit)
     stdout, stderr, rc, backend = _run_once(
-        url, script, deadline, dict(backend_options or {}), session
+        url,
+        lambda stdin: build_script(reads, nonce, sample_interval, None if stdin else host_limit),
+        stdin_command(host_limit),
+        deadline,
+        dict(backend_options or {}),
+        session,
     )
     if not stdout.strip():
         if rc == 124:
@@ -101,12 +105,18 @@ def collect_host(
 
 def _run_once(
     url: str,
-    script: str,
+    script_for: Callable[[bool], str],
+    bootstrap: str,
     deadline: Deadline,
     options: dict[str, Any],
     session: TransportSession,
 ) -> tuple[bytes, bytes, int, Any]:
-    """Run `script` with one `host.run`; waits here until the deadline at most."""
+    """Run the script with one command; waits here until the deadline at most.
+
+    memcheck's SSH transports get `bootstrap` as the command and the script on its standard
+    input (`script_for(True)`), so the script is in no command line on the host; other
+    testinfra backends get the script itself as the command (`script_for(False)`).
+    """
     try:
         backend = open_backend(url, options, session, deadline)
     except TransportError as exc:
@@ -117,7 +127,11 @@ def _run_once(
 
     def target() -> None:
         try:
-            result = testinfra.host.Host(backend).run(script)
+            if getattr(backend, "takes_input", False):
+                body = script_for(True).encode("utf-8", "surrogateescape")
+                result = backend.run(bootstrap, stdin=body)
+            else:
+                result = testinfra.host.Host(backend).run(script_for(False))
             box["result"] = (_as_bytes(result._stdout), _as_bytes(result._stderr), result.rc)
         except BaseException as exc:  # reported on the caller's thread as a CollectError
             box["error"] = exc

@@ -306,7 +306,12 @@ class OpenSshBackend(SshBackend):  # type: ignore[misc]
             argv += ["-i", self.ssh_identity_file]
         return [*argv, "--", self.host.name, command]
 
+    # The collector may send its script on standard input (memcheck.collect.run).
+    takes_input = True
+
     def run(self, command: str, *args: str, **kwargs: Any) -> CommandResult:
+        """Run `command` on the host; `stdin=BYTES` is sent as its standard input."""
+        data: bytes | None = kwargs.pop("stdin", None)
         command = self.get_command(command, *args)
         argv = self.ssh_argv(command)
         env = dict(os.environ)
@@ -319,7 +324,7 @@ class OpenSshBackend(SshBackend):  # type: ignore[misc]
         try:
             process = subprocess.Popen(
                 argv,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL if data is None else subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=env,
@@ -329,7 +334,7 @@ class OpenSshBackend(SshBackend):  # type: ignore[misc]
             raise TransportError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
         self._process = process
         try:
-            stdout, stderr = process.communicate(timeout=self.deadline.remaining())
+            stdout, stderr = process.communicate(data, timeout=self.deadline.remaining())
         except subprocess.TimeoutExpired:
             self.abort()
             try:

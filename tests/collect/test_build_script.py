@@ -19,6 +19,7 @@ from memcheck.collect.script import (
     expand_braces,
     normalise_reads,
     separator,
+    stdin_command,
 )
 from memcheck.snapshot import VMSTAT_AFTER
 from tests.collect.shells import NONCE, SHELLS, SWAPS_HEADER, need, shell_argv, with_swap_device
@@ -188,3 +189,16 @@ def test_a_run_builds_the_script_once_and_each_host_gets_its_own_nonce() -> None
     # A read that holds a stand-in half is not rewritten: that script is built afresh.
     odd = [*reads, "/etc/" + _STAND_IN[0]]
     assert build_script(odd, NONCE) == _build_script(odd, NONCE)
+
+
+def test_the_stdin_bootstrap_reads_the_whole_script_then_runs_it(tmp_path: Path) -> None:
+    assert stdin_command(None) == "sh -c 'eval \"$(cat)\"'"
+    bounded = stdin_command(7)
+    assert "7 sh -c" in bounded and "</dev/null" in bounded  # the probe reads no input
+    script = build_script(["/proc/meminfo"], NONCE)
+    for command in (stdin_command(None), stdin_command(7)):
+        proc = subprocess.run(
+            ["sh", "-c", command], input=script.encode(), capture_output=True, check=True
+        )
+        snap = parse_output(proc.stdout, NONCE, "local", "t")
+        assert snap.files["/proc/meminfo"].startswith(b"MemTotal:")

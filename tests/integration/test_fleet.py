@@ -429,3 +429,22 @@ def test_the_second_vmstat_sample_is_taken_only_where_pages_can_be_swapped(
         )
         assert "/.memcheck/vmstat.after" not in plain.files
         assert plain.errors["/.memcheck/vmstat.after"].startswith("not sampled: /proc/swaps")
+
+
+@pytest.mark.parametrize("scheme", ["ssh", "paramiko"])
+def test_over_ssh_the_script_travels_on_standard_input_not_in_a_command_line(
+    sshd: SshServer, ssh_client: ClientConfig, scheme: str
+) -> None:
+    # Every host reads /proc/<pid>/cmdline of its own processes: with the script (~28 KB for
+    # the database profile) in the command line, each host sent it back several times.
+    sshd.clear_log()
+    snap = collect_host(
+        f"{scheme}://live-4",
+        ["/proc/[0-9]*/cmdline"],
+        backend_options={"ssh_config": str(ssh_client.ssh_config)},
+    )
+    cmdlines = {p: d for p, d in snap.files.items() if p.endswith("/cmdline")}
+    assert cmdlines
+    assert not [p for p, d in cmdlines.items() if b":MEMCHECK:" in d]
+    assert [p for p, d in cmdlines.items() if b'eval "$(cat)"' in d]  # the bootstrap ran
+    assert [word for _, _, word in sshd.commands()] == ["sh"]  # still one command
