@@ -137,7 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-q", "--quiet", action="store_true", help="only failures and the totals")
     run.add_argument("-v", "--verbose", action="store_true", help="also list passes and skips")
     run.add_argument("--color", choices=["auto", "always", "never"], default="auto")
-    run.add_argument("--sample-interval", type=float, default=1.0, help=argparse.SUPPRESS)
+    run.add_argument(
+        "--sample-interval",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="time between the two /proc/vmstat samples for swap activity (default 1; "
+        "not waited for on hosts without a swap device)",
+    )
     run.add_argument("pytest_args", nargs="*", help="after --: passed to pytest unchanged")
 
     collect = sub.add_parser("collect", help="save a host snapshot; evaluate nothing")
