@@ -55,8 +55,9 @@ def collect_host(
     `timeout` bounds the whole collection: the host runs the script under its own `timeout`
     (a little shorter, where the host has one) and the local wait gives up at `timeout`.
     SSH and paramiko hosts go through memcheck's transports (`memcheck.collect.transport`),
-    sharing `session` (its ControlPath masters and host key policy); without one, a session
-    is opened and closed for this host alone.
+    which take the script on the standard input of a short command, sharing `session` (its
+    ControlPath masters and host key policy); without one, a session is opened and closed
+    for this host alone.
     Raises `CollectError` with a one-line reason when nothing usable came back.
     """
     url = normalise_url(url)
