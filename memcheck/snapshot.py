@@ -23,6 +23,8 @@ META_DIR = "/.memcheck"
 HOST_JSON = META_DIR + "/host.json"
 KERNEL_LOG = META_DIR + "/kernel.log"
 VMSTAT_AFTER = META_DIR + "/vmstat.after"
+# /proc/uptime read with the second vmstat sample: the time between the two samples.
+UPTIME_AFTER = META_DIR + "/uptime.after"
 _MAX_LINK_HOPS = 40
 
 

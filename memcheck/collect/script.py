@@ -58,11 +58,17 @@ from memcheck.collect.commands import NEVER_READ
 from memcheck.collect.errors import CollectError
 from memcheck.collect.quoting import QuotingError, is_glob, quote, quote_glob
 from memcheck.errors import MISSING
-from memcheck.snapshot import KERNEL_LOG, META_DIR, VMSTAT_AFTER, HostInfo, Snapshot
+from memcheck.snapshot import (
+    KERNEL_LOG,
+    META_DIR,
+    UPTIME_AFTER,
+    VMSTAT_AFTER,
+    HostInfo,
+    Snapshot,
+)
 
 FORMAT_VERSION = "1"
 
-UPTIME_AFTER = META_DIR + "/uptime.after"
 """The second `/proc/uptime` reading, taken with `.memcheck/vmstat.after`."""
 
 KERNEL_LOG_SOURCE = META_DIR + "/kernel.log.source"

@@ -12,9 +12,8 @@ from memcheck.facts.processes import Process, ProcessFacts
 from memcheck.parse.swaps import SOURCE as SWAPS_SOURCE
 from memcheck.parse.swaps import Swaps, parse_swaps
 from memcheck.parse.uptime import parse_uptime
-from memcheck.snapshot import META_DIR, VMSTAT_AFTER
+from memcheck.snapshot import UPTIME_AFTER, VMSTAT_AFTER
 
-UPTIME_AFTER = META_DIR + "/uptime.after"
 SWAP_COUNTERS = ("pswpin", "pswpout")
 
 

@@ -14,14 +14,13 @@ from memcheck.collect.script import (
     _STAND_IN,
     NO_SWAP_DEVICE,
     TRUNCATED,
-    UPTIME_AFTER,
     _build_script,
     expand_braces,
     normalise_reads,
     separator,
     stdin_command,
 )
-from memcheck.snapshot import VMSTAT_AFTER
+from memcheck.snapshot import UPTIME_AFTER, VMSTAT_AFTER
 from tests.collect.shells import NONCE, SHELLS, SWAPS_HEADER, need, shell_argv, with_swap_device
 
 

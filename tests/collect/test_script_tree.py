@@ -8,9 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from memcheck.collect import build_script, parse_output
-from memcheck.collect.script import UPTIME_AFTER
 from memcheck.errors import MISSING
-from memcheck.snapshot import VMSTAT_AFTER, Snapshot
+from memcheck.snapshot import UPTIME_AFTER, VMSTAT_AFTER, Snapshot
 from tests.collect.shells import NONCE, SHELLS, as_nobody, run_script
 from tests.collect.tree import HOSTILE_NAMES, HOSTILE_READS, Tree, hostile_tree
 
