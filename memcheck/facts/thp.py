@@ -17,6 +17,7 @@ from memcheck.facts.boot import BootFacts
 from memcheck.facts.systemd import Enablement, SystemdFacts
 from memcheck.parse import shell_writes
 from memcheck.parse.kernel_cmdline import parse_cmdline
+from memcheck.parse.systemd_unit import Assignment
 from memcheck.parse.thp import ThpMode, mthp_size_bytes, parse_flag, parse_mode
 from memcheck.parse.tmpfiles import parse_tmpfiles
 from memcheck.parse.tuned import TunedConf, parse_active_profile, parse_tuned_conf
@@ -223,20 +224,18 @@ class ThpFacts(SystemdFacts, BootFacts):
                 continue
             if unit is None or unit.masked:
                 continue
-            # Each command (and the scripts it runs) is read once for both controls.
-            commands = [
-                (key, assignment, _strip_exec_prefix(assignment.value))
-                for key in _EXEC_KEYS
-                for assignment in unit.assignments("Service", key)
-            ]
-            found = {
-                control: [
-                    (key, assignment, write, script)
-                    for key, assignment, command in commands
-                    for write, script in self._script_writes(command, self._thp_paths(control))
-                ]
-                for control in CONTROLS
+            # Each command (and the scripts it runs) is read once for both controls; a write
+            # goes to the control its file is named after.
+            every = tuple(p for control in CONTROLS for p in self._thp_paths(control))
+            found: dict[str, list[tuple[str, Assignment, shell_writes.FileWrite, str | None]]] = {
+                control: [] for control in CONTROLS
             }
+            for key in _EXEC_KEYS:
+                for assignment in unit.assignments("Service", key):
+                    command = _strip_exec_prefix(assignment.value)
+                    for write, script in self._script_writes(command, every):
+                        control = posixpath.basename(write.path)
+                        found[control].append((key, assignment, write, script))
             if not any(found.values()):
                 continue
             enablement = self.unit_enablement(name)

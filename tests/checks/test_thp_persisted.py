@@ -341,3 +341,27 @@ def test_units_are_parsed_for_thp_writes_only_when_some_file_names_thp(
         "systemd unit c.service via /opt/thp/off.sh"
     ]
     assert {"a.service", "b.service", "c.service"} <= set(parsed)
+
+
+def test_each_unit_command_is_read_once_for_both_controls(monkeypatch: pytest.MonkeyPatch) -> None:
+    from memcheck.parse import shell_writes
+
+    texts_read: list[str] = []
+    real = shell_writes.writes_to
+
+    def counting(text: str, paths: tuple[str, ...] | list[str]) -> list[shell_writes.FileWrite]:
+        texts_read.append(text)
+        return real(text, paths)
+
+    monkeypatch.setattr(shell_writes, "writes_to", counting)
+    script = (
+        "#!/bin/sh\necho never > /sys/kernel/mm/transparent_hugepage/enabled\n"
+        "echo madvise > /sys/kernel/mm/transparent_hugepage/defrag\n"
+    )
+    unit = "[Service]\nExecStart=/opt/thp/off.sh\n"
+    facts = Facts(
+        snapshot_from({**RUNTIME, f"{USR}/c.service": unit, "/opt/thp/off.sh": script}), None
+    )
+    setters = facts._unit_thp_writes
+    assert [(s.control, s.mode) for s in setters] == [("enabled", "never"), ("defrag", "madvise")]
+    assert texts_read.count(script) == 1
