@@ -18,7 +18,7 @@ from memcheck.collect.transport import (
     TransportError,
     TransportSession,
     check_host_name,
-    check_port,
+    check_target,
     check_user_name,
     fingerprint,
 )
@@ -43,11 +43,7 @@ class VerifiedParamikoBackend(ParamikoBackend):  # type: ignore[misc]
         kwargs.pop("controlpersist", None)
         kwargs.pop("ssh_extra_args", None)
         super().__init__(hostspec, *args, **kwargs)
-        check_host_name(self.host.name)
-        if self.host.user:
-            check_user_name(self.host.user)
-        if self.host.port:
-            check_port(self.host.port)
+        check_target(self.host)
         self.session = session
         self.deadline = deadline
         self.accepted_new_key = False

@@ -7,6 +7,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import testinfra.host
@@ -76,13 +77,14 @@ def collect_host(
     deadline = Deadline(timeout)
     nonce = secrets.token_hex(16)
     host_limit = max(1, math.floor(timeout - _HOST_MARGIN))
+    # Both forms come from one cached text (build_script), so making both costs nothing.
+    script = Script(
+        command=build_script(reads, nonce, sample_interval, timeout=host_limit),
+        bootstrap=stdin_command(host_limit),
+        stdin=build_script(reads, nonce, sample_interval).encode("utf-8", "surrogateescape"),
+    )
     stdout, stderr, rc, backend = _run_once(
-        url,
-        lambda stdin: build_script(reads, nonce, sample_interval, None if stdin else host_limit),
-        stdin_command(host_limit),
-        deadline,
-        dict(backend_options or {}),
-        session,
+        url, script, deadline, dict(backend_options or {}), session
     )
     if not stdout.strip():
         if rc == 124:
@@ -104,20 +106,28 @@ def collect_host(
     return snapshot
 
 
+@dataclass(frozen=True)
+class Script:
+    """The collection script in the two forms a host may get it.
+
+    memcheck's SSH transports run `bootstrap` with the script on its standard input
+    (`stdin`), so the script is in no command line on the host; other testinfra backends
+    run `command`, the script itself. Both run it under the host's `timeout`.
+    """
+
+    command: str
+    bootstrap: str
+    stdin: bytes
+
+
 def _run_once(
     url: str,
-    script_for: Callable[[bool], str],
-    bootstrap: str,
+    script: Script,
     deadline: Deadline,
     options: dict[str, Any],
     session: TransportSession,
 ) -> tuple[bytes, bytes, int, Any]:
-    """Run the script with one command; waits here until the deadline at most.
-
-    memcheck's SSH transports get `bootstrap` as the command and the script on its standard
-    input (`script_for(True)`), so the script is in no command line on the host; other
-    testinfra backends get the script itself as the command (`script_for(False)`).
-    """
+    """Run the script with one command; waits here until the deadline at most."""
     try:
         backend = open_backend(url, options, session, deadline)
     except TransportError as exc:
@@ -129,10 +139,9 @@ def _run_once(
     def target() -> None:
         try:
             if getattr(backend, "takes_input", False):
-                body = script_for(True).encode("utf-8", "surrogateescape")
-                result = backend.run(bootstrap, stdin=body)
+                result = backend.run(script.bootstrap, stdin=script.stdin)
             else:
-                result = testinfra.host.Host(backend).run(script_for(False))
+                result = testinfra.host.Host(backend).run(script.command)
             box["result"] = (_as_bytes(result._stdout), _as_bytes(result._stderr), result.rc)
         except BaseException as exc:  # reported on the caller's thread as a CollectError
             box["error"] = exc

@@ -8,9 +8,11 @@ handling, `--sudo` wrapping and ssh_config support, and changes what matters for
 
 - ssh: an argument vector without a local shell, `BatchMode`, `StrictHostKeyChecking=yes`
   (`accept-new` only on request), a private `ControlPath` per host whose masters are closed at
-  the end (see `TransportSession` on persisting them), and a local deadline after which the ssh process group is killed.
+  the end (see `TransportSession` on persisting them), and a local deadline after which the
+  ssh process group is killed; the script on the standard input of a short command.
 - paramiko: host keys verified against known_hosts (unknown or changed keys are refused),
-  `TCP_NODELAY`, connect, banner, auth and channel timeouts within the deadline, no retry.
+  `TCP_NODELAY`, connect, banner, auth and channel timeouts within the deadline, no retry
+  (in `memcheck.collect.paramiko_transport`, imported only for paramiko hosts).
 
 A host's name, user and paths are passed as single arguments, never pasted into shell text;
 names that an ssh_config `%h` or `%r` token could turn into shell syntax are refused.
@@ -108,6 +110,16 @@ def check_port(port: object) -> str:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise TransportError(f"refusing port {text!r}: expected a number from 1 to 65535")
     return text
+
+
+def check_target(host: Any) -> None:
+    """Refuse a testinfra host spec whose name, user or port could be read as options or
+    shell text (see `check_host_name`)."""
+    check_host_name(host.name)
+    if host.user:
+        check_user_name(host.user)
+    if host.port:
+        check_port(host.port)
 
 
 def fingerprint(key_bytes: bytes) -> str:
@@ -246,11 +258,7 @@ class OpenSshBackend(SshBackend):  # type: ignore[misc]
         **kwargs: Any,
     ) -> None:
         super().__init__(hostspec, *args, **kwargs)
-        check_host_name(self.host.name)
-        if self.host.user:
-            check_user_name(self.host.user)
-        if self.host.port:
-            check_port(self.host.port)
+        check_target(self.host)
         self.session = session
         self.deadline = deadline
         self.accepted_new_key = False

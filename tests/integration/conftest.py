@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,6 +46,14 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshServer]:
 @pytest.fixture(scope="session")
 def ssh_client(sshd: SshServer, tmp_path_factory: pytest.TempPathFactory) -> ClientConfig:
     return sshd.write_client_config(tmp_path_factory.mktemp("ssh-client"))
+
+
+@pytest.fixture
+def swap_hosts(ssh_client: ClientConfig) -> ClientConfig:
+    """The client config, for tests that need the `swap-N` hosts to show a swap device."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("swap-N shows a swap device only as root, with unshare(1)")
+    return ssh_client
 
 
 @pytest.fixture(scope="session")

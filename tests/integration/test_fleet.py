@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -352,17 +351,15 @@ def test_accepting_new_keys_is_explicit_and_reported(
         assert results_of(tmp_path / f"{scheme}-again")["hosts"][0]["notes"] == []
 
 
-def test_the_host_side_limit_returns_what_arrived_over_ssh(ssh_client: ClientConfig) -> None:
+def test_the_host_side_limit_returns_what_arrived_over_ssh(swap_hosts: ClientConfig) -> None:
     # 3 s budget: the host's `timeout` stops the script after 1 s, inside a 5 s sample.
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        pytest.skip("swap-N shows a swap device only as root, with unshare(1)")
     # swap-1 shows a swap device, so that there is a second sample to wait for.
     snap = collect_host(
         "ssh://swap-1",
         ["/.memcheck/vmstat.after"],
         timeout=3,
         sample_interval=5,
-        backend_options={"ssh_config": str(ssh_client.ssh_config)},
+        backend_options={"ssh_config": str(swap_hosts.ssh_config)},
     )
     assert snap.files["/proc/uptime"]
     assert (
@@ -410,11 +407,9 @@ def test_secrets_in_urls_never_reach_reports_or_output(
 
 
 def test_the_second_vmstat_sample_is_taken_only_where_pages_can_be_swapped(
-    ssh_client: ClientConfig,
+    swap_hosts: ClientConfig,
 ) -> None:
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        pytest.skip("swap-N shows a swap device only as root, with unshare(1)")
-    options = {"ssh_config": str(ssh_client.ssh_config)}
+    options = {"ssh_config": str(swap_hosts.ssh_config)}
     with open("/proc/swaps") as fh:
         machine_has_swap = len(fh.read().splitlines()) > 1
     sampled = collect_host(
