@@ -1,7 +1,5 @@
 """`python -m memcheck` is the `memcheck` command."""
 
-import sys
+from memcheck.cli import run
 
-from memcheck.cli import main
-
-sys.exit(main())
+run()

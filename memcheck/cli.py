@@ -14,7 +14,7 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from memcheck import __version__
 from memcheck.errors import ConfigError, MemcheckError
@@ -226,6 +226,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 141
     return EXIT_USAGE
+
+
+def run() -> NoReturn:
+    """The `memcheck` command: `main`, then an exit that skips the interpreter's teardown.
+
+    By the end of a run every report is written and closed; what remains is freeing the
+    run's objects one by one (at 50 hosts ~140,000 of them in reference cycles, a final
+    garbage collection of ~0.25 s measured) and joining idle worker threads. The process
+    flushes its output and ends without that teardown, as its exit frees everything at
+    once. `main` itself returns normally, for callers that import it.
+    """
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):
+            code = code or 141
+    os._exit(code)
 
 
 # -- run ------------------------------------------------------------------------------------

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -175,3 +180,39 @@ def test_unwritable_report_dir_is_one_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stdout + proc.stderr
     assert "cannot write reports" in proc.stderr and str(blocker) in proc.stderr
     assert "pg-prod-1" in proc.stdout  # the verdicts are still shown
+
+
+def test_command_exit_keeps_all_output_and_the_exit_code(tmp_path: Path) -> None:
+    """The command ends without the interpreter's teardown: nothing buffered may be lost."""
+
+    from memcheck.cli import main
+
+    in_process = io.StringIO()
+    with contextlib.redirect_stdout(in_process):
+        assert main(["list-checks"]) == 0
+    # stdout is a pipe, so block-buffered (unless PYTHONUNBUFFERED says otherwise).
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    buffered.pop("PYTEST_ADDOPTS", None)
+    memcheck = str(Path(sys.executable).with_name("memcheck"))
+    piped = subprocess.run(
+        [memcheck, "list-checks"], env=buffered, capture_output=True, text=True, check=False
+    )
+    assert piped.returncode == 0
+    # Smaller than the 8 KB output buffer: without the final flush it would all be lost.
+    assert piped.stdout == in_process.getvalue() and 1000 < len(piped.stdout) < 8192
+    failed = run_memcheck("--root", str(tmp_path / "nope"), "--no-reports", cwd=tmp_path)
+    assert failed.returncode == 2 and failed.stderr.startswith("memcheck: error:")
+
+
+def test_reader_going_away_ends_the_command_quietly() -> None:
+    """`memcheck list-checks | head -c 0`: the pipe is closed before anything is written."""
+
+    memcheck = str(Path(sys.executable).with_name("memcheck"))
+    proc = subprocess.Popen(
+        [memcheck, "list-checks"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert err == "", err
