@@ -473,6 +473,15 @@ def tar_eligible(top: str) -> bool:
     return not any(top == root or top.startswith(root + "/") for root in ("/proc", "/sys"))
 
 
+# The files a loop accepted, one per line in F, become the positional parameters (split on
+# newlines only, no globbing; names holding a newline never join F). A loop that appended to
+# the parameters instead (`set -- "$@" "$g"`) copies them all on every file: on a host with
+# 2,000 processes that took 6 s of shell CPU per pattern set, against well under 0.1 s.
+_LIST_TO_ARGS = (
+    'set --; if [ -n "$F" ]; then set -f; o=$IFS; IFS=$NL; set -- $F; IFS=$o; set +f; fi'
+)
+
+
 def _read_lines(spec: str) -> list[str]:
     pattern, lines = split_read(spec)
     head = [f"d read {quote(spec)}"]
@@ -497,11 +506,14 @@ def _read_lines(spec: str) -> list[str]:
     elif is_glob(pattern) and tar_eligible(pattern) and lines is None:
         # Regular files on disk go into one tar; links (followed) and the rest one by one.
         body = [
-            "set --",
+            "F=",
             f'for g in "$P"{quote_glob(pattern)}; do',
-            '  if [ -f "$g" ] && [ ! -h "$g" ]; then set -- "$@" "${g#"$P"/}"',
-            '  elif [ -e "$g" ] || [ -h "$g" ]; then one "$g" g; fi',
+            '  case $g in *"$NL"*) one "$g" g;;',
+            '  *) if [ -f "$g" ] && [ ! -h "$g" ]; then F="$F${g#"$P"/}$NL"',
+            '     elif [ -e "$g" ] || [ -h "$g" ]; then one "$g" g; fi;;',
+            "  esac",
             "done",
+            _LIST_TO_ARGS,
             'if [ "$#" -gt 1 ] && [ -n "$TAR" ]; then tt "$@"; '
             'else for g in "$@"; do one "$P/$g" g; done; fi',
         ]
@@ -509,13 +521,14 @@ def _read_lines(spec: str) -> list[str]:
         # Kernel files (/proc/<pid>/status, ...): regular files go to one `head`, whose
         # POSIX headers frame them; files never to read, odd names and links one by one.
         body = [
-            "set --",
+            "F=",
             f'for g in "$P"{quote_glob(pattern)}; do',
             f'  case $g in {_never_read_patterns()}|*"$NL"*) one "$g" g;;',
-            '  *) if [ -f "$g" ] && [ ! -h "$g" ]; then set -- "$@" "$g"',
+            '  *) if [ -f "$g" ] && [ ! -h "$g" ]; then F="$F$g$NL"',
             '     elif [ -e "$g" ] || [ -h "$g" ]; then one "$g" g; fi;;',
             "  esac",
             "done",
+            _LIST_TO_ARGS,
             'if [ "$#" -gt 1 ] && [ -n "$HEAD" ]; then hd "$@"; '
             'else for g in "$@"; do one "$g" g; done; fi',
         ]
@@ -541,11 +554,9 @@ def _named_tree_lines(top: str, patterns: list[str]) -> list[str]:
         '*) if [ -f "$1" ] && [ ! -h "$1" ]; then F="$F$1$NL"; else one "$1" t; fi;; '
         "esac;; esac; }",
         f'ftop "$P"{quote(top)}',
-        # The list, one path per line, becomes the positional parameters (no globbing).
-        'if [ -n "$F" ]; then set -f; o=$IFS; IFS=$NL; set -- $F; IFS=$o; set +f',
-        '  if [ "$#" -gt 1 ] && [ -n "$HEAD" ]; then hd "$@"; '
+        _LIST_TO_ARGS,
+        'if [ "$#" -gt 1 ] && [ -n "$HEAD" ]; then hd "$@"; '
         'else for g in "$@"; do one "$g" t; done; fi',
-        "fi",
         "m done",
     ]
     for pattern in patterns[1:]:
