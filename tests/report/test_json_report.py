@@ -294,3 +294,17 @@ def test_host_memory_summary(
 
 def test_collector_always_reads_meminfo_for_the_report() -> None:
     assert "/proc/meminfo" in reads_for([])
+
+
+def test_machine_form_holds_every_field_of_every_result() -> None:
+    """to_json builds the form field by field: it must match a full recursive conversion."""
+    from memcheck.results import SCHEMA_VERSION
+
+    run = sample_run([db_host(), hostile_host(), silent_host()])
+    expected = dataclasses.asdict(run)
+    expected["schema_version"] = SCHEMA_VERSION
+    expected["summary"] = run.summary()
+    form = run.to_json()
+    assert form == expected
+    assert list(form["hosts"][0]) == list(expected["hosts"][0])
+    assert list(form["hosts"][0]["results"][0]) == list(expected["hosts"][0]["results"][0])
