@@ -68,3 +68,38 @@ def test_auto_generates_each_hosts_own_items(pytester: pytest.Pytester, tmp_path
     assert {r["check"] for r in hosts["db-mixed"]["results"]} == mixed_items
     assert {r["check"] for r in hosts["node-1"]["results"]} == node_items
     assert run.ret == data["exit_code"]
+
+
+def test_each_outcome_reaches_pytest_with_its_text(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """Errors (a malformed file), failures and skips arrive as pytest outcomes, with text."""
+    import shutil
+
+    tree = tmp_path / "broken"
+    shutil.copytree(HOSTS / "stock-ubuntu-22.04", tree, symlinks=True)
+    (tree / "proc" / "meminfo").write_text("MemTotal: lots\n")
+    result = pytester.runpytest_subprocess(
+        "--memcheck-profile",
+        "database",
+        "--memcheck-root",
+        str(tree),
+        "--memcheck-report-dir",
+        str(tmp_path / "r"),
+        "-p",
+        "no:cacheprovider",
+        "-rA",
+    )
+    data = json.loads((tmp_path / "r" / "results.json").read_text())
+    results = data["hosts"][0]["results"]
+    outcomes = [r["outcome"] for r in results]
+    assert "error" in outcomes and "fail" in outcomes and "skip" in outcomes
+    counts = result.parseoutcomes()
+    assert counts.get("error", counts.get("errors", 0)) == outcomes.count("error")
+    assert counts.get("failed", 0) == outcomes.count("fail")
+    assert counts.get("skipped", 0) == outcomes.count("skip") + outcomes.count("waived")
+    errored = next(r for r in results if r["outcome"] == "error")
+    skipped = next(r for r in results if r["outcome"] == "skip")
+    result.stdout.fnmatch_lines([f"ERROR *{errored['check']}*{errored['message'][:30]}*"])
+    result.stdout.fnmatch_lines([f"SKIPPED *{skipped['message'][:30]}*"])
+    assert "Traceback" not in result.stdout.str()
