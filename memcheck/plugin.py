@@ -241,9 +241,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # host now, during collection, so that the items are that host's checks.
     for index, target in enumerate(audit.targets):
         for check in audit.selected_for(index):
-            params.append((index, check.id))
+            params.append(Case(audit, index, check.id))
             ids.append(f"{check.id}[{target.label}]")
-    metafunc.parametrize("memcheck_case", params, ids=ids, indirect=True)
+    # The cases are the parameters themselves (no fixture to set up per item); each is judged
+    # when its item's set-up is reported (`pytest_runtest_makereport`).
+    metafunc.parametrize("memcheck_case", params, ids=ids)
 
 
 def _gather(config: pytest.Config, audit: Audit) -> None:
@@ -257,16 +259,6 @@ def _gather(config: pytest.Config, audit: Audit) -> None:
         return
     with capman.global_and_fixture_disabled():
         audit.gather()
-
-
-@pytest.fixture
-def memcheck_case(request: pytest.FixtureRequest) -> Case:
-    audit: Audit = request.config.stash[AUDIT_KEY]
-    index, check_id = request.param
-    _gather(request.config, audit)
-    case = Case(audit, index, check_id)
-    case.result()  # collects every host on first use
-    return case
 
 
 @pytest.hookimpl(hookwrapper=True)
