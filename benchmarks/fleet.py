@@ -21,11 +21,14 @@ import argparse
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +45,25 @@ class Measure:
     seconds: float
     commands_per_host: float
     exit_code: int
+    spread: str = ""  # with --repeat: "min-max" of the runs; `seconds` is their median
+
+    def cell(self) -> str:
+        return f"{self.seconds:.2f}" + (f" ({self.spread})" if self.spread else "")
+
+
+def repeated(times: int, once: Callable[[], Measure]) -> Measure:
+    """Run `once` `times` times: the median wall time, with the range beside it."""
+    runs = [once() for _ in range(times)]
+    if times == 1:
+        return runs[0]
+    seconds = sorted(m.seconds for m in runs)
+    median = statistics.median(seconds)
+    return Measure(
+        median,
+        runs[-1].commands_per_host,
+        runs[-1].exit_code,
+        f"{seconds[0]:.2f}-{seconds[-1]:.2f}",
+    )
 
 
 def hosts_arg(scheme: str, count: int) -> str:
@@ -51,6 +73,10 @@ def hosts_arg(scheme: str, count: int) -> str:
 def clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env["PYTHONWARNINGS"] = "ignore"
+    # Both tools run as installed: with Python's bytecode cache. (Where the environment turns
+    # the cache off, every run recompiles memcheck's own modules from an editable install,
+    # ~0.25 s here, while pytest and testinfra come precompiled by pip.)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
@@ -122,6 +148,12 @@ def main() -> int:
         metavar="KEY=VALUE",
         help="an ssh_config line for every host, for both tools (e.g. KexAlgorithms=...)",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs per cell: the median is shown, with the range (default 1)",
+    )
     args = parser.parse_args()
     problem = missing_tools()
     if problem:
@@ -162,14 +194,19 @@ def main() -> int:
                 for workers in (int(n) for n in args.workers.split(",")):
                     ours = theirs = None
                     if "memcheck" in tools:
-                        ours = memcheck(server, config, scheme, hosts, workers, work / "reports")
+                        ours = repeated(
+                            args.repeat,
+                            partial(
+                                memcheck, server, config, scheme, hosts, workers, work / "reports"
+                            ),
+                        )
                     if "testinfra" in tools:
-                        theirs = testinfra(server, config, scheme, hosts, workers)
+                        theirs = repeated(
+                            args.repeat, partial(testinfra, server, config, scheme, hosts, workers)
+                        )
                     cells = [scheme, str(hosts), str(workers)]
                     for m in (ours, theirs):
-                        cells += (
-                            [f"{m.seconds:.2f}", f"{m.commands_per_host:g}"] if m else ["-", "-"]
-                        )
+                        cells += [m.cell(), f"{m.commands_per_host:g}"] if m else ["-", "-"]
                     ratio = f"{theirs.seconds / ours.seconds:.1f}x" if ours and theirs else "-"
                     print("| " + " | ".join([*cells, ratio]) + " |", flush=True)
     finally:
