@@ -8,6 +8,16 @@ from memcheck.facts.swap import format_bytes
 from memcheck.model import JSON, CheckMeta, Outcome, Param, Params, ev, param_str
 from memcheck.parse.swaps import Swaps
 
+REMOVE_SWAP = (
+    "To remove swap: swapoff -a, then remove or comment out the swap lines in /etc/fstab "
+    "(and on hosts with zram-generator, remove /etc/systemd/zram-generator.conf or mask "
+    "the swap unit, e.g. systemctl mask dev-zram0.swap)."
+)
+ADD_SWAP = (
+    "To add swap: fallocate -l 4G /swapfile && chmod 600 /swapfile && mkswap /swapfile && "
+    "swapon /swapfile, and persist it with '/swapfile none swap defaults 0 0' in /etc/fstab."
+)
+
 META = CheckMeta(
     id="swap_configured",
     title="Swap is configured as the workload expects",
@@ -21,13 +31,7 @@ META = CheckMeta(
         "instead of ending in an OOM kill. zram devices are swap too (compressed RAM), and "
         "count as swap for every one of those rules."
     ),
-    remediation=(
-        "To remove swap: swapoff -a, then remove or comment out the swap lines in /etc/fstab "
-        "(and on hosts with zram-generator, remove /etc/systemd/zram-generator.conf or mask "
-        "the swap unit, e.g. systemctl mask dev-zram0.swap). To add swap: fallocate -l 4G "
-        "/swapfile && chmod 600 /swapfile && mkswap /swapfile && swapon /swapfile, and "
-        "persist it with '/swapfile none swap defaults 0 0' in /etc/fstab."
-    ),
+    remediation=f"{REMOVE_SWAP} {ADD_SWAP}",
     references=(
         "https://man7.org/linux/man-pages/man5/proc_swaps.5.html",
         "https://man7.org/linux/man-pages/man8/swapon.8.html",
@@ -100,10 +104,11 @@ def judge(facts: Facts, params: Params) -> Outcome:
     else:
         state = "no swap configured"
     if expect == "present" and total == 0:
-        return Outcome.failed(f"{state}; this workload wants some swap", observed, expect, evidence)
+        wants = f"{state}; this workload wants some swap"
+        return Outcome.failed(wants, observed, expect, evidence).replace(remediation=ADD_SWAP)
     if expect == "absent" and total > 0:
         zram = " (zram is swap too)" if swaps and any(a.is_zram for a in swaps.areas) else ""
         return Outcome.failed(
             f"{state}; this workload wants none{zram}", observed, expect, evidence
-        )
+        ).replace(remediation=REMOVE_SWAP)
     return Outcome.passed(state, observed, expect, evidence)

@@ -83,7 +83,7 @@ def evaluate(
         expected=outcome.expected,
         evidence=list(outcome.evidence),
         rationale=check.meta.rationale,
-        remediation=check.meta.remediation,
+        remediation=outcome.remediation or check.meta.remediation,
         references=list(check.meta.references),
         params=param_json,
         duration_seconds=round(time.perf_counter() - started, 6),

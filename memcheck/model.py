@@ -97,7 +97,9 @@ def ev(
 
 @dataclass
 class Outcome:
-    """What a judge returns for one host. `severity` is set only when the judge raises it."""
+    """What a judge returns for one host. `severity` is set only when the judge raises it;
+    `remediation` only when this finding has a narrower fix than the check's own text
+    (swap_configured: the half that adds swap, or the half that removes it)."""
 
     outcome: OutcomeKind
     message: str
@@ -105,6 +107,7 @@ class Outcome:
     expected: JSON = None
     evidence: list[dict[str, JSON]] = field(default_factory=list)
     severity: Severity | None = None
+    remediation: str | None = None
 
     @classmethod
     def passed(

@@ -110,3 +110,16 @@ def test_expect_choices() -> None:
     param = CHECK.meta.params["expect"]
     assert param.default == "any"
     assert param.accepts("absent") and not param.accepts("none")
+
+
+def test_the_fix_follows_the_finding() -> None:
+    wants_some = run(NO_SWAP, expect="present")
+    assert wants_some.remediation.startswith("To add swap:")
+    assert "swapoff" not in wants_some.remediation
+    wants_none = run(ZRAM, expect="absent")
+    assert wants_none.remediation.startswith("To remove swap:")
+    assert "mkswap" not in wants_none.remediation and "zram" in wants_none.remediation
+    # A pass, or a host nobody judged, shows the check's whole text.
+    whole = CHECK.meta.remediation
+    assert run(WITH_SWAP, expect="present").remediation == whole
+    assert "To add swap:" in whole and "To remove swap:" in whole
