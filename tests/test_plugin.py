@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,26 +12,39 @@ HOSTS = Path(__file__).parent / "hosts"
 pytest_plugins = ["pytester"]
 
 
-def test_plugin_runs_checks_as_pytest_items(pytester: pytest.Pytester, tmp_path: Path) -> None:
-    pytester.makepyfile(test_own="def test_users_own_test():\n    assert True\n")
+def run_database_profile(
+    pytester: pytest.Pytester, root: Path, report_dir: Path
+) -> tuple[pytest.RunResult, dict[str, Any]]:
+    """`pytest --memcheck-profile database --memcheck-root ROOT -rA`, and its results.json."""
     result = pytester.runpytest_subprocess(
         "--memcheck-profile",
         "database",
         "--memcheck-root",
-        str(HOSTS / "stock-ubuntu-22.04"),
+        str(root),
         "--memcheck-report-dir",
-        str(tmp_path / "r"),
+        str(report_dir),
         "-p",
         "no:cacheprovider",
         "-rA",
     )
-    data = json.loads((tmp_path / "r" / "results.json").read_text())
-    outcomes = [r["outcome"] for r in data["hosts"][0]["results"]]
+    data: dict[str, Any] = json.loads((report_dir / "results.json").read_text())
+    return result, data
+
+
+def assert_counts_match(result: pytest.RunResult, outcomes: list[str], own_tests: int = 0) -> None:
+    """pytest's counts are memcheck's outcomes (plus the user's own passing tests)."""
     counts = result.parseoutcomes()
     assert counts.get("failed", 0) == outcomes.count("fail")
-    assert counts.get("passed", 0) == outcomes.count("pass") + 1  # plus the user's own test
+    assert counts.get("passed", 0) == outcomes.count("pass") + own_tests
     assert counts.get("skipped", 0) == outcomes.count("skip") + outcomes.count("waived")
     assert counts.get("error", counts.get("errors", 0)) == outcomes.count("error")
+
+
+def test_plugin_runs_checks_as_pytest_items(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    pytester.makepyfile(test_own="def test_users_own_test():\n    assert True\n")
+    result, data = run_database_profile(pytester, HOSTS / "stock-ubuntu-22.04", tmp_path / "r")
+    outcomes = [r["outcome"] for r in data["hosts"][0]["results"]]
+    assert_counts_match(result, outcomes, own_tests=1)
     result.stdout.fnmatch_lines(["*stg-db-1*swappiness*vm.swappiness is 60*"])
     assert result.ret == data["exit_code"]
 
@@ -79,25 +93,11 @@ def test_each_outcome_reaches_pytest_with_its_text(
     tree = tmp_path / "broken"
     shutil.copytree(HOSTS / "stock-ubuntu-22.04", tree, symlinks=True)
     (tree / "proc" / "meminfo").write_text("MemTotal: lots\n")
-    result = pytester.runpytest_subprocess(
-        "--memcheck-profile",
-        "database",
-        "--memcheck-root",
-        str(tree),
-        "--memcheck-report-dir",
-        str(tmp_path / "r"),
-        "-p",
-        "no:cacheprovider",
-        "-rA",
-    )
-    data = json.loads((tmp_path / "r" / "results.json").read_text())
+    result, data = run_database_profile(pytester, tree, tmp_path / "r")
     results = data["hosts"][0]["results"]
     outcomes = [r["outcome"] for r in results]
     assert "error" in outcomes and "fail" in outcomes and "skip" in outcomes
-    counts = result.parseoutcomes()
-    assert counts.get("error", counts.get("errors", 0)) == outcomes.count("error")
-    assert counts.get("failed", 0) == outcomes.count("fail")
-    assert counts.get("skipped", 0) == outcomes.count("skip") + outcomes.count("waived")
+    assert_counts_match(result, outcomes)
     errored = next(r for r in results if r["outcome"] == "error")
     skipped = next(r for r in results if r["outcome"] == "skip")
     result.stdout.fnmatch_lines([f"ERROR *{errored['check']}*{errored['message'][:30]}*"])
