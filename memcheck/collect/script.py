@@ -23,14 +23,16 @@ survives: NULs, `\\r`, invalid UTF-8, a missing final newline. Records:
     warn <text>          (after a kernel log command that worked but complained)
     tar <a tar stream of a whole tree>  [error <what tar printed on stderr>]
 
-Speed. A process costs about a millisecond on the host, and a fleet pays it per file; so
-the script starts as few as it can. Kernel files (the exact paths under /proc and /sys, and
-what each /proc or /sys glob matches, such as `/proc/[0-9]*/status`) go through one `head`
-per batch, whose POSIX `==> FILE <==` headers frame them (checked on the controller, see
-`_HeadBatch`); on disk, a directory tree (`/usr/lib/systemd/system/**`) and the regular
-files a glob matches (`/etc/cron.d/*`) go into one `tar`. Without head or tar, files are
-read one by one. (The shell's own `read` is no shortcut: /proc/sys files answer only the
-first read(2), so a byte-by-byte reader would see `6` for a swappiness of `60`.)
+Speed. A process costs about a millisecond on the host, and a fleet pays it per host; so
+the script starts as few as it can. Every regular kernel file (the exact paths under /proc
+and /sys, what each /proc or /sys glob matches such as `/proc/[0-9]*/status`, the cgroup
+files of a named tree) waits in one list that a single `head` reads at the end, its POSIX
+`==> FILE <==` headers framing the files (checked on the controller, see `_HeadBatch`);
+partial reads get one `head -n N` per line count. On disk, the regular files of exact
+paths and globs and whole directory trees (`/usr/lib/systemd/system/**`) go into one `tar`.
+Without head or tar, files are read one by one. (The shell's own `read` is no shortcut:
+/proc/sys files answer only the first read(2), so a byte-by-byte reader would see `6` for a
+swappiness of `60`.)
 
 Partial reads. A pattern may end in `#head=N` (`/proc/[0-9]*/numa_maps#head=64`): every
 file it matches is read with `head -n N` instead of `cat`, and the snapshot keeps those first
@@ -308,7 +310,6 @@ def _build_script(
 
     first = ["/proc/uptime", "/proc/vmstat"] if sample else ["/proc/uptime"]
     ordered = [*first, *(p for p in patterns if p not in first and p not in PSEUDO_READS)]
-    kernel = [p for p in ordered if p not in first and _batchable(p)]
     # Named-tree patterns sharing a DIR share one walk (memory.{max,high,...} under one
     # cgroup tree): a directory is listed once however many names are wanted in it.
     named: dict[str, list[str]] = {}
@@ -317,18 +318,35 @@ def _build_script(
         if found is not None:
             named.setdefault(found[0], []).append(pattern)
     for pattern in first:
-        lines += _read_lines(pattern)
+        lines += [f"d read {quote(pattern)}", f'one "$P"{quote(pattern)}', "m done"]
     if sample:
         lines.append("u; T0=$U")  # when the first sample was taken
-    lines += _batch_lines(kernel)
+    lists = _Lists([p for p in ordered if _batchable(p)])
+    # The patterns that queued files in each list: they are marked done once it was read.
+    waiting: dict[str, list[str]] = {}
     for pattern in ordered:
-        if pattern in kernel or pattern in first:
+        if pattern in first:
             continue
         found = split_named_tree(pattern)
         if found is None:
-            lines += _merged_usr_lines(pattern, ordered) or _read_lines(pattern)
+            body, batch = _merged_usr_lines(pattern, ordered, lists) or _read_lines(pattern, lists)
+            group = [pattern]
         elif named[found[0]][0] == pattern:
-            lines += _named_tree_lines(found[0], named[found[0]])
+            group = named[found[0]]
+            batch = lists.head(group, None)
+            body = _named_tree_lines(found[0], group, batch, lists.skips(group))
+        else:
+            continue
+        lines += [f"d read {quote(group[0])}", *body]
+        if batch is None:
+            lines.append("m done")
+        else:
+            waiting.setdefault(batch, []).extend(group)
+    # Partial reads first: where a path is also read whole, the whole read comes later and
+    # is the one kept.
+    for batch in sorted(waiting, key=lambda name: (name == TAR_LIST, lists.limit(name) is None)):
+        lines += _flush_lines(batch, lists.limit(batch))
+        lines += [line for p in waiting[batch] for line in (f"d read {quote(p)}", "m done")]
     if KERNEL_LOG in patterns:
         lines += [f"d read {quote(KERNEL_LOG)}", "klog", "m done"]
     if sample:
@@ -386,7 +404,9 @@ def wrap_with_timeout(script: str, seconds: int) -> str:
 MERGED_USR = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
 
-def _merged_usr_lines(pattern: str, plan: list[str]) -> list[str]:
+def _merged_usr_lines(
+    pattern: str, plan: list[str], lists: _Lists
+) -> tuple[list[str], str | None] | None:
     """`/lib/X/**` where /lib links to usr/lib and `/usr/lib/X/**` is read too: the link only.
 
     On a merged-/usr system (Debian 12, RHEL 9, Fedora, Arch) both trees are one, and the
@@ -395,20 +415,19 @@ def _merged_usr_lines(pattern: str, plan: list[str]) -> list[str]:
     """
     top = pattern[:-3]
     if not pattern.endswith("/**") or is_glob(top):
-        return []
+        return None
     link = "/" + top.split("/")[1]
     twin = "/usr" + top + "/**"
     if link not in MERGED_USR or twin not in plan or plan.index(twin) > plan.index(pattern):
-        return []
+        return None
     here, there = f'"$P"{quote(top)}', f'"$P"{quote("/usr" + top)}'
+    body, batch = _read_lines(pattern, lists)
     return [
-        f"d read {quote(pattern)}",
         f'if [ -h "$P"{quote(link)} ] && [ -d {here} ] && [ {here} -ef {there} ] 2>/dev/null; '
         f'then one "$P"{quote(link)}; else',
-        *(f"  {line}" for line in _read_lines(pattern)[1:-1]),
+        *(f"  {line}" for line in body),
         "fi",
-        "m done",
-    ]
+    ], batch
 
 
 def _batchable(pattern: str) -> bool:
@@ -420,27 +439,117 @@ def _batchable(pattern: str) -> bool:
     return not any(fnmatch.fnmatchcase(pattern, glob) for glob, _ in NEVER_READ)
 
 
-def _batch_lines(paths: list[str]) -> list[str]:
-    """Exact kernel files through one `head`; each is marked done only once it was read.
+# The files a loop accepted wait, one per line, in a list variable: K for one `head` of whole
+# files, K<N> for `head -n N`, Z for one `tar`. Each list is read once, after every pattern
+# has queued its files: a host then starts one head per line count and one tar, not one per
+# pattern (about a millisecond each, and some forty of them per host before). Names holding
+# a newline never join a list.
+TAR_LIST = "Z"
 
-    Links, missing files and anything that is not a regular file are read one by one, as
-    usual. Without head (or with one file) every file is read one by one.
+
+def _component_meets(x: str, y: str) -> bool:
+    """Whether two path components (literal or shell glob) may name the same entry."""
+    if not is_glob(x) and not is_glob(y):
+        return x == y
+    if not is_glob(y):
+        return fnmatch.fnmatchcase(y, x)
+    if not is_glob(x):
+        return fnmatch.fnmatchcase(x, y)
+    return True
+
+
+def may_overlap(a: str, b: str) -> bool:
+    """Whether two read patterns (exact, glob or named tree) may match one path.
+
+    Errs towards yes: it is used to keep a path out of one `head` twice (head would print its
+    header twice, and `_HeadBatch` trusts no header it sees twice).
     """
-    if not paths:
-        return []
-    lines = ["set --"]
-    for path in paths:
-        word = f'"$P"{quote(path)}'
-        lines.append(
-            f'if [ -f {word} ] && [ ! -h {word} ]; then set -- "$@" {word}; '
-            f"else d read {quote(path)}; one {word}; m done; fi"
+    tree_a, tree_b = split_named_tree(a), split_named_tree(b)
+    if tree_a is None and tree_b is None:
+        pa, pb = a.split("/"), b.split("/")
+        return len(pa) == len(pb) and all(map(_component_meets, pa, pb))
+    if tree_a is not None and tree_b is not None:
+        da, db = tree_a[0].split("/"), tree_b[0].split("/")
+        shared = min(len(da), len(db))
+        return all(map(_component_meets, da[:shared], db[:shared])) and _component_meets(
+            tree_a[1], tree_b[1]
         )
-    lines += [
-        'if [ "$#" -gt 1 ] && [ -n "$HEAD" ]; then hd "$@"',
-        '  for g in "$@"; do d read "${g#"$P"}"; m done; done',
-        'else for g in "$@"; do d read "${g#"$P"}"; one "$g"; m done; done; fi',
+    top, name = tree_a or tree_b or ("", "")
+    parts, path = top.split("/"), (b if tree_a else a).split("/")
+    return (
+        len(path) > len(parts)
+        and all(map(_component_meets, parts, path))
+        and _component_meets(name, path[-1])
+    )
+
+
+@dataclass
+class _Lists:
+    """The head lists of one script, and which patterns queue files in each.
+
+    Exact kernel paths (whole reads) share list K and are left out of every glob or walk
+    that may match them. Globs and walks join the first list of their line count that none
+    of its patterns may overlap (K, K64, then K_2, K64_2, ...): with the catalogue that is
+    one list per line count.
+    """
+
+    exact: list[str]
+    members: dict[str, list[str]] = field(default_factory=dict)
+    limits: dict[str, int | None] = field(default_factory=dict)
+
+    def head(self, patterns: list[str], lines: int | None) -> str:
+        base = "K" if lines is None else f"K{lines}"
+        n = 1
+        while True:
+            name = base if n == 1 else f"{base}_{n}"
+            taken = self.members.setdefault(name, [])
+            self.limits[name] = lines
+            if not any(may_overlap(p, q) for p in patterns for q in taken):
+                taken.extend(patterns)
+                return name
+            n += 1
+
+    def exact_list(self) -> str:
+        self.limits["K"] = None
+        return "K"
+
+    def limit(self, name: str) -> int | None:
+        return self.limits.get(name)
+
+    def skips(self, patterns: list[str]) -> list[str]:
+        """The exact kernel paths a glob or walk must leave alone (their own read has them)."""
+        return [e for e in self.exact if any(may_overlap(e, p) for p in patterns)]
+
+
+def _skip_arm(paths: list[str]) -> str:
+    """A case arm that does nothing for the given paths (empty when there are none)."""
+    if not paths:
+        return ""
+    return " " + "|".join(f'"$P"{quote(path)}' for path in paths) + ") ;;"
+
+
+def _queue(batch: str, word: str) -> str:
+    """Shell text appending WORD (a quoted path, or `"$g"`) and a newline to list BATCH."""
+    return f'{batch}="${batch}"{word}"$NL"'
+
+
+def _flush_lines(batch: str, limit: int | None) -> list[str]:
+    """Read what list `batch` holds: one tar, or one head (one file alone is read alone).
+
+    The list becomes the positional parameters, split on newlines only, unglobbed. (A loop
+    that appended to the parameters instead, `set -- "$@" "$g"`, copies them all on every
+    file: on a host with 2,000 processes that took 6 s of shell CPU per pattern set.)
+    """
+    split = f"set -f; o=$IFS; IFS=$NL; set -- ${batch}; IFS=$o; set +f; {batch}="
+    if batch == TAR_LIST:
+        return [f'if [ -n "${batch}" ]; then {split}; tt "$@"; fi']
+    return [
+        f'if [ -n "${batch}" ]; then {split}' + (f"; H={limit}" if limit else ""),
+        # POSIX head frames files only when it is given more than one.
+        '  if [ "$#" -gt 1 ]; then hd "$@"; else one "$1" g; fi',
+        *(["  H="] if limit else []),
+        "fi",
     ]
-    return lines
 
 
 def _sleep_lines(interval: float) -> list[str]:
@@ -473,95 +582,82 @@ def tar_eligible(top: str) -> bool:
     return not any(top == root or top.startswith(root + "/") for root in ("/proc", "/sys"))
 
 
-# The files a loop accepted, one per line in F, become the positional parameters (split on
-# newlines only, no globbing; names holding a newline never join F). A loop that appended to
-# the parameters instead (`set -- "$@" "$g"`) copies them all on every file: on a host with
-# 2,000 processes that took 6 s of shell CPU per pattern set, against well under 0.1 s.
-_LIST_TO_ARGS = (
-    'set --; if [ -n "$F" ]; then set -f; o=$IFS; IFS=$NL; set -- $F; IFS=$o; set +f; fi'
-)
+def _read_lines(spec: str, lists: _Lists) -> tuple[list[str], str | None]:
+    """The shell text reading one pattern, and the list it queues files in (None: none).
 
-
-def _read_lines(spec: str) -> list[str]:
+    Kernel files (/proc, /sys) that are regular join a head list; on disk, regular files and
+    whole trees join the tar list. Links, missing files, odd names and anything else are read
+    at once, one by one, as are all files on a host without head or tar.
+    """
     pattern, lines = split_read(spec)
-    head = [f"d read {quote(spec)}"]
-    if lines is not None:
-        head.append(f"H={quote(str(lines))}")
-    tail = ["H=", "m done"] if lines is not None else ["m done"]
+    here = f'"$P"{quote(pattern)}'
     if pattern.endswith("/**"):
         top = pattern[:-3]
         if not is_glob(top) and tar_eligible(top):
+            where = f'"$P"{quote(top)}'
             body = [
-                f'if [ -n "$TAR" ] && [ -d "$P"{quote(top)} ] && [ ! -h "$P"{quote(top)} ]; '
-                f'then tt {quote(top[1:])}; else top "$P"{quote(top)}; fi'
+                f'if [ -n "$TAR" ] && [ -d {where} ] && [ ! -h {where} ]; '
+                f"then {_queue(TAR_LIST, quote(top[1:]))}; else top {where}; fi"
             ]
-        elif is_glob(top):
-            body = [
+            return body, TAR_LIST
+        if is_glob(top):
+            return [
                 f'for t in "$P"{quote_glob(top)}; do',
                 '  if [ -h "$t" ]; then one "$t" t; elif [ -d "$t" ]; then walk "$t"; fi',
                 "done",
-            ]
+            ], None
+        return [f'top "$P"{quote(top)}'], None
+    if is_glob(pattern):
+        if tar_eligible(pattern) and lines is None:
+            batch, tool, odd, skip = TAR_LIST, "TAR", '*"$NL"*', ""
+            word = '"${g#"$P"/}"'
         else:
-            body = [f'top "$P"{quote(top)}']
-    elif is_glob(pattern) and tar_eligible(pattern) and lines is None:
-        # Regular files on disk go into one tar; links (followed) and the rest one by one.
+            batch, tool = lists.head([pattern], lines), "HEAD"
+            odd, word = f'{_never_read_patterns()}|*"$NL"*', '"$g"'
+            skip = _skip_arm(lists.skips([pattern]))
         body = [
-            "F=",
             f'for g in "$P"{quote_glob(pattern)}; do',
-            '  case $g in *"$NL"*) one "$g" g;;',
-            '  *) if [ -f "$g" ] && [ ! -h "$g" ]; then F="$F${g#"$P"/}$NL"',
+            f'  case $g in {odd}) one "$g" g;;{skip}',
+            f'  *) if [ -n "${tool}" ] && [ -f "$g" ] && [ ! -h "$g" ]; then {_queue(batch, word)}',
             '     elif [ -e "$g" ] || [ -h "$g" ]; then one "$g" g; fi;;',
             "  esac",
             "done",
-            _LIST_TO_ARGS,
-            'if [ "$#" -gt 1 ] && [ -n "$TAR" ]; then tt "$@"; '
-            'else for g in "$@"; do one "$P/$g" g; done; fi',
         ]
-    elif is_glob(pattern):
-        # Kernel files (/proc/<pid>/status, ...): regular files go to one `head`, whose
-        # POSIX headers frame them; files never to read, odd names and links one by one.
-        body = [
-            "F=",
-            f'for g in "$P"{quote_glob(pattern)}; do',
-            f'  case $g in {_never_read_patterns()}|*"$NL"*) one "$g" g;;',
-            '  *) if [ -f "$g" ] && [ ! -h "$g" ]; then F="$F$g$NL"',
-            '     elif [ -e "$g" ] || [ -h "$g" ]; then one "$g" g; fi;;',
-            "  esac",
-            "done",
-            _LIST_TO_ARGS,
-            'if [ "$#" -gt 1 ] && [ -n "$HEAD" ]; then hd "$@"; '
-            'else for g in "$@"; do one "$g" g; done; fi',
-        ]
+        if lines is not None:  # odd matches read inline take the same first lines
+            body = [f"H={quote(str(lines))}", *body, "H="]
+        return body, batch
+    if lines is not None:
+        return [f"H={quote(str(lines))}", f"one {here}", "H="], None
+    if _batchable(pattern):
+        batch, tool, word = lists.exact_list(), "HEAD", here
+    elif tar_eligible(pattern):
+        batch, tool, word = TAR_LIST, "TAR", quote(pattern[1:])
     else:
-        body = [f'one "$P"{quote(pattern)}']
-    return [*head, *body, *tail]
+        return [f"one {here}"], None
+    return [
+        f'if [ -n "${tool}" ] && [ -f {here} ] && [ ! -h {here} ]; '
+        f"then {_queue(batch, word)}; else one {here}; fi"
+    ], batch
 
 
-def _named_tree_lines(top: str, patterns: list[str]) -> list[str]:
-    """One walk of `top` reading the files whose name matches any of the patterns' NAMEs.
+def _named_tree_lines(top: str, patterns: list[str], batch: str, skips: list[str]) -> list[str]:
+    """One walk of `top` queueing in head list `batch` the files whose name matches a NAME.
 
-    The first pattern's `read` record frames the walk; the others are marked done after it,
-    so output cut short during the walk leaves all of them not collected.
+    The caller frames the walk with the first pattern's `read` record and marks them all
+    done once the list is read, so output cut short before leaves all of them not
+    collected.
     """
     names = "|".join(quote_glob(p.rpartition("/**/")[2]) for p in patterns)
     never = _never_read_patterns()
-    lines = [
-        f"d read {quote(patterns[0])}",
+    queue = _queue(batch, '"$1"')
+    return [
         # fm PATH: when its base name is one of the wanted names, a regular file joins the
-        # list F (read by one `head` after the walk); anything else is recorded now.
-        "F=",
-        f'fm() {{ case "${{1##*/}}" in {names}) case $1 in {never}|*"$NL"*) one "$1" t;; '
-        '*) if [ -f "$1" ] && [ ! -h "$1" ]; then F="$F$1$NL"; else one "$1" t; fi;; '
-        "esac;; esac; }",
+        # head list; anything else is recorded now.
+        f'fm() {{ case "${{1##*/}}" in {names}) case $1 in {never}|*"$NL"*) one "$1" t;;'
+        f'{_skip_arm(skips)} *) if [ -n "$HEAD" ] && [ -f "$1" ] && [ ! -h "$1" ]; '
+        f'then {queue}; else one "$1" t; fi;; esac;; esac; }}',
         f'ftop "$P"{quote(top)}',
-        _LIST_TO_ARGS,
-        'if [ "$#" -gt 1 ] && [ -n "$HEAD" ]; then hd "$@"; '
-        'else for g in "$@"; do one "$g" t; done; fi',
-        "m done",
     ]
-    for pattern in patterns[1:]:
-        lines += [f"d read {quote(pattern)}", "m done"]
-    return lines
 
 
 # Per-process text files read with shell built-ins instead of `cat`: a database host has
