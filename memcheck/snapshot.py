@@ -97,12 +97,14 @@ class Snapshot:
         self.files: dict[str, bytes] = {_norm(p): b for p, b in (files or {}).items()}
         self.links: dict[str, str] = {_norm(p): t for p, t in (links or {}).items()}
         self.dirs: set[str] = {_norm(d) for d in dirs}
-        for path in [*self.files, *self.links, *self.dirs]:
-            parent = posixpath.dirname(path)
-            while parent not in self.dirs and parent != "/":
-                self.dirs.add(parent)
-                parent = posixpath.dirname(parent)
-        self.dirs.add("/")
+        dirs = self.dirs
+        for path in [*self.files, *self.links, *dirs]:
+            # Paths are normal here, so the parent is what precedes the last "/".
+            parent = path[: path.rfind("/")] or "/"
+            while parent not in dirs and parent != "/":
+                dirs.add(parent)
+                parent = parent[: parent.rfind("/")] or "/"
+        dirs.add("/")
         self._child_index: dict[str, set[str]] | None = None
         self._resolved: dict[str, str] = {}
         self._resolved_links = len(self.links)

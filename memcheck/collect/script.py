@@ -47,6 +47,7 @@ The script writes nothing on the host: no temporary files, no redirection except
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import functools
 import math
@@ -1034,8 +1035,9 @@ class _HeadBatch:
             if complaint is not None:
                 out[host_path] = _Entry(host_path, "file", error=complaint.encode())
                 continue
-            later = [i for i in starts if i > begin]
-            end = later[0] if later else len(data)
+            following = bisect.bisect_right(starts, begin)
+            later = following < len(starts)
+            end = starts[following] if later else len(data)
             if later and end not in at_trusted:
                 out[host_path] = _unusable(host_path, None)
             elif not later and not self.complete:
