@@ -335,7 +335,7 @@ def _build_script(
         elif named[found[0]][0] == pattern:
             group = named[found[0]]
             batch = lists.head(group, None)
-            body = _named_tree_lines(found[0], group, batch, lists.skips(group))
+            body = _named_tree_lines(found[0], group, lists.variable(batch), lists.skips(group))
         else:
             continue
         lines += [f"d read {quote(group[0])}", *body]
@@ -346,7 +346,7 @@ def _build_script(
     # Partial reads first: where a path is also read whole, the whole read comes later and
     # is the one kept.
     for batch in sorted(waiting, key=lambda name: (name == TAR_LIST, lists.limit(name) is None)):
-        lines += _flush_lines(batch, lists.limit(batch))
+        lines += lists.flush_lines(batch)
         lines += [line for p in waiting[batch] for line in (f"d read {quote(p)}", "m done")]
     if KERNEL_LOG in patterns:
         lines += [f"d read {quote(KERNEL_LOG)}", "klog", "m done"]
@@ -440,12 +440,18 @@ def _batchable(pattern: str) -> bool:
     return not any(fnmatch.fnmatchcase(pattern, glob) for glob, _ in NEVER_READ)
 
 
-# The files a loop accepted wait, one per line, in a list variable: K for one `head` of whole
-# files, K<N> for `head -n N`, Z for one `tar`. Each list is read once, after every pattern
-# has queued its files: a host then starts one head per line count and one tar, not one per
-# pattern (about a millisecond each, and some forty of them per host before). Names holding
-# a newline never join a list.
+# The files a loop accepted wait, one per line, in list variables: the K lists for one `head`
+# of whole files, K<N> for `head -n N`, Z for one `tar`. Each list is read once, after every
+# pattern has queued its files: a host then starts one head per line count and one tar, not
+# one per pattern (about a millisecond each, and some forty of them per host before). Names
+# holding a newline never join a list.
+#
+# Appending to a shell variable copies it, so a list kept in one variable costs time
+# quadratic in its length: a host with 2,000 processes queues 16,000 files, and one variable
+# took 6 s there. Each pattern therefore has a variable of its own, filled a chunk at a time
+# (the chunk C, 64 files, counted in j); the read joins the variables.
 TAR_LIST = "Z"
+CHUNK = 64
 
 
 def _component_meets(x: str, y: str) -> bool:
@@ -486,7 +492,7 @@ def may_overlap(a: str, b: str) -> bool:
 
 @dataclass
 class _Lists:
-    """The head lists of one script, and which patterns queue files in each.
+    """The lists of one script: which patterns queue files in each, in which variables.
 
     Exact kernel paths (whole reads) share list K and are left out of every glob or walk
     that may match them. Globs and walks join the first list of their line count that none
@@ -497,6 +503,7 @@ class _Lists:
     exact: list[str]
     members: dict[str, list[str]] = field(default_factory=dict)
     limits: dict[str, int | None] = field(default_factory=dict)
+    variables: dict[str, list[str]] = field(default_factory=dict)
 
     def head(self, patterns: list[str], lines: int | None) -> str:
         base = "K" if lines is None else f"K{lines}"
@@ -510,9 +517,14 @@ class _Lists:
                 return name
             n += 1
 
-    def exact_list(self) -> str:
-        self.limits["K"] = None
-        return "K"
+    def variable(self, batch: str, shared: bool = False) -> str:
+        """A new variable for one pattern's files in list `batch` (`shared`: the one that
+        exact paths, a file each, have in common)."""
+        names = self.variables.setdefault(batch, [])
+        name = f"{batch}_0" if shared else f"{batch}_{len(names) + 1}"
+        if name not in names:
+            names.append(name)
+        return name
 
     def limit(self, name: str) -> int | None:
         return self.limits.get(name)
@@ -520,6 +532,28 @@ class _Lists:
     def skips(self, patterns: list[str]) -> list[str]:
         """The exact kernel paths a glob or walk must leave alone (their own read has them)."""
         return [e for e in self.exact if any(may_overlap(e, p) for p in patterns)]
+
+    def flush_lines(self, batch: str) -> list[str]:
+        """Read what list `batch` holds: one tar, or one head (one file alone read alone).
+
+        The list becomes the positional parameters, split on newlines only, unglobbed.
+        """
+        names = self.variables.get(batch, [])
+        if not names:
+            return []
+        joined = " ".join(f"${name}" for name in names)
+        cleared = " ".join(f"{name}=" for name in names)
+        split = f"set -f; o=$IFS; IFS=$NL; set -- {joined}; IFS=$o; set +f; {cleared}"
+        if batch == TAR_LIST:
+            return [split, 'if [ "$#" -gt 0 ]; then tt "$@"; fi']
+        limit = self.limit(batch)
+        return [
+            split,
+            *([f"H={limit}"] if limit else []),
+            # POSIX head frames files only when it is given more than one.
+            'if [ "$#" -gt 1 ]; then hd "$@"; elif [ "$#" -eq 1 ]; then one "$1" g; fi',
+            *(["H="] if limit else []),
+        ]
 
 
 def _skip_arm(paths: list[str]) -> str:
@@ -529,28 +563,20 @@ def _skip_arm(paths: list[str]) -> str:
     return " " + "|".join(f'"$P"{quote(path)}' for path in paths) + ") ;;"
 
 
-def _queue(batch: str, word: str) -> str:
-    """Shell text appending WORD (a quoted path, or `"$g"`) and a newline to list BATCH."""
-    return f'{batch}="${batch}"{word}"$NL"'
+def _append(variable: str, word: str) -> str:
+    """Shell text appending WORD (a quoted path) and a newline to VARIABLE: one file."""
+    return f'{variable}="${variable}"{word}"$NL"'
 
 
-def _flush_lines(batch: str, limit: int | None) -> list[str]:
-    """Read what list `batch` holds: one tar, or one head (one file alone is read alone).
+def _queue(variable: str, word: str) -> str:
+    """Shell text queueing WORD (`"$g"`, ...) for VARIABLE in a loop: into the chunk, and
+    the chunk into the variable once full; `_drain` moves the rest after the loop."""
+    full = "x" * CHUNK
+    return f'C="$C"{word}"$NL"; j=x$j; case $j in {full}) {variable}="${variable}$C"; C=; j=;; esac'
 
-    The list becomes the positional parameters, split on newlines only, unglobbed. (A loop
-    that appended to the parameters instead, `set -- "$@" "$g"`, copies them all on every
-    file: on a host with 2,000 processes that took 6 s of shell CPU per pattern set.)
-    """
-    split = f"set -f; o=$IFS; IFS=$NL; set -- ${batch}; IFS=$o; set +f; {batch}="
-    if batch == TAR_LIST:
-        return [f'if [ -n "${batch}" ]; then {split}; tt "$@"; fi']
-    return [
-        f'if [ -n "${batch}" ]; then {split}' + (f"; H={limit}" if limit else ""),
-        # POSIX head frames files only when it is given more than one.
-        '  if [ "$#" -gt 1 ]; then hd "$@"; else one "$1" g; fi',
-        *(["  H="] if limit else []),
-        "fi",
-    ]
+
+def _drain(variable: str) -> str:
+    return f'{variable}="${variable}$C"; C=; j='
 
 
 def _sleep_lines(interval: float) -> list[str]:
@@ -598,7 +624,8 @@ def _read_lines(spec: str, lists: _Lists) -> tuple[list[str], str | None]:
             where = f'"$P"{quote(top)}'
             body = [
                 f'if [ -n "$TAR" ] && [ -d {where} ] && [ ! -h {where} ]; '
-                f"then {_queue(TAR_LIST, quote(top[1:]))}; else top {where}; fi"
+                f"then {_append(lists.variable(TAR_LIST, shared=True), quote(top[1:]))}; "
+                f"else top {where}; fi"
             ]
             return body, TAR_LIST
         if is_glob(top):
@@ -616,13 +643,15 @@ def _read_lines(spec: str, lists: _Lists) -> tuple[list[str], str | None]:
             batch, tool = lists.head([pattern], lines), "HEAD"
             odd, word = f'{_never_read_patterns()}|*"$NL"*', '"$g"'
             skip = _skip_arm(lists.skips([pattern]))
+        variable = lists.variable(batch)
         body = [
             f'for g in "$P"{quote_glob(pattern)}; do',
             f'  case $g in {odd}) one "$g" g;;{skip}',
-            f'  *) if [ -n "${tool}" ] && [ -f "$g" ] && [ ! -h "$g" ]; then {_queue(batch, word)}',
+            f'  *) if [ -n "${tool}" ] && [ -f "$g" ] && [ ! -h "$g" ]; then {_queue(variable, word)}',
             '     elif [ -e "$g" ] || [ -h "$g" ]; then one "$g" g; fi;;',
             "  esac",
             "done",
+            _drain(variable),
         ]
         if lines is not None:  # odd matches read inline take the same first lines
             body = [f"H={quote(str(lines))}", *body, "H="]
@@ -630,34 +659,45 @@ def _read_lines(spec: str, lists: _Lists) -> tuple[list[str], str | None]:
     if lines is not None:
         return [f"H={quote(str(lines))}", f"one {here}", "H="], None
     if _batchable(pattern):
-        batch, tool, word = lists.exact_list(), "HEAD", here
+        batch, tool, word = "K", "HEAD", here
+        lists.limits[batch] = None
     elif tar_eligible(pattern):
         batch, tool, word = TAR_LIST, "TAR", quote(pattern[1:])
     else:
         return [f"one {here}"], None
+    variable = lists.variable(batch, shared=True)
     return [
         f'if [ -n "${tool}" ] && [ -f {here} ] && [ ! -h {here} ]; '
-        f"then {_queue(batch, word)}; else one {here}; fi"
+        f"then {_append(variable, word)}; else one {here}; fi"
     ], batch
 
 
-def _named_tree_lines(top: str, patterns: list[str], batch: str, skips: list[str]) -> list[str]:
-    """One walk of `top` queueing in head list `batch` the files whose name matches a NAME.
+def _named_tree_lines(top: str, patterns: list[str], variable: str, skips: list[str]) -> list[str]:
+    """One walk of `top` queueing in `variable` (of a head list) the files named a NAME.
 
     The caller frames the walk with the first pattern's `read` record and marks them all
     done once the list is read, so output cut short before leaves all of them not
     collected.
     """
-    names = "|".join(quote_glob(p.rpartition("/**/")[2]) for p in patterns)
+    wanted = [quote_glob(p.rpartition("/**/")[2]) for p in patterns]
+    names = "|".join(wanted)
     never = _never_read_patterns()
-    queue = _queue(batch, '"$1"')
+    queue = _queue(variable, '"$1"')
+    if any(is_glob(p.rpartition("/**/")[2]) for p in patterns):
+        candidates = '"$1"/* "$1"/.[!.]* "$1"/..?*'  # every entry; fm picks by name
+    else:
+        candidates = " ".join(f'"$1"/{name}' for name in wanted)
     return [
         # fm PATH: when its base name is one of the wanted names, a regular file joins the
         # head list; anything else is recorded now.
         f'fm() {{ case "${{1##*/}}" in {names}) case $1 in {never}|*"$NL"*) one "$1" t;;'
         f'{_skip_arm(skips)} *) if [ -n "$HEAD" ] && [ -f "$1" ] && [ ! -h "$1" ]; '
         f'then {queue}; else one "$1" t; fi;; esac;; esac; }}',
+        # Links are handed over as they are (never followed), folders never.
+        f"fw() {{ for w in {candidates}; do "
+        'if [ -h "$w" ] || { [ -e "$w" ] && [ ! -d "$w" ]; }; then fm "$w"; fi; done; }',
         f'ftop "$P"{quote(top)}',
+        _drain(variable),
     ]
 
 
@@ -780,13 +820,17 @@ _FUNCTIONS: tuple[str, ...] = (
     # fwalk DIR: every entry below DIR goes to `fm` (defined per walk), which records the
     # wanted names; directories are descended into, links never followed. Only a directory
     # that cannot be listed is recorded for itself.
+    # fw DIR (also defined per walk) hands `fm` the entries of DIR that may be wanted: with
+    # literal names only those names, so a cgroup folder of 60 files costs a few tests, not
+    # 60; the subdirectories come from the shell's own `*/` match.
     "fm() { :; }",
+    "fw() { :; }",
     "fwalk() {",
     '  if [ -r "$1" ] && [ -x "$1" ]; then :; else'
     ' d path "${1#"$P"}"; m dir; d error \'Permission denied\'; return 0; fi',
-    '  for w in "$1"/* "$1"/.[!.]* "$1"/..?*; do',
-    '    if [ -h "$w" ]; then fm "$w"; elif [ -d "$w" ]; then fwalk "$w";'
-    ' elif [ -e "$w" ]; then fm "$w"; fi',
+    '  fw "$1"',
+    '  for w in "$1"/*/ "$1"/.[!.]*/ "$1"/..?*/; do',
+    '    w=${w%/}; if [ -h "$w" ]; then :; elif [ -d "$w" ]; then fwalk "$w"; fi',
     "  done",
     "}",
     # ftop DIR: walk DIR when it is a directory (a link to one included); record it as

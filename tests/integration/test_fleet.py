@@ -436,10 +436,31 @@ def test_over_ssh_the_script_travels_on_standard_input_not_in_a_command_line(
     sshd.clear_log()
     snap = collect_host(
         f"{scheme}://live-4",
-        ["/proc/[0-9]*/cmdline"],
+        ["/proc/[0-9]*/cmdline", "/proc/[0-9]*/status"],
         backend_options={"ssh_config": str(ssh_client.ssh_config)},
     )
-    cmdlines = {p: d for p, d in snap.files.items() if p.endswith("/cmdline")}
+    # Only the processes sshd started: other tests may run a script with `sh -c` meanwhile.
+    fields = {}
+    for path, data in snap.files.items():
+        if path.endswith("/status"):
+            status = dict(
+                line.split(":\t", 1) for line in data.decode().splitlines() if ":\t" in line
+            )
+            fields[path.split("/")[2]] = (status.get("Name", ""), status.get("PPid", "0"))
+
+    def under_sshd(pid: str) -> bool:
+        for _ in range(64):
+            name, parent = fields.get(pid, ("", "0"))
+            if name == "sshd" or name.startswith("sshd-"):
+                return True
+            pid = parent
+        return False
+
+    cmdlines = {
+        p: d
+        for p, d in snap.files.items()
+        if p.endswith("/cmdline") and under_sshd(p.split("/")[2])
+    }
     assert cmdlines
     assert not [p for p, d in cmdlines.items() if b":MEMCHECK:" in d]
     assert [p for p, d in cmdlines.items() if b'eval "$(cat)"' in d]  # the bootstrap ran
