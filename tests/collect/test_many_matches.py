@@ -19,6 +19,8 @@ from memcheck.snapshot import Snapshot
 from tests.collect.shells import NONCE, SHELLS, run_script
 
 PROCESSES = 3000
+# A second pattern's matches join the same head: chunk boundaries (64) fall differently.
+COMM_PROCESSES = 1000 + 64 + 1
 ODD_DISK_NAMES = ("with space.conf", " leading", "trailing ", "tab\there", "star*", "q'uote")
 
 
@@ -30,6 +32,9 @@ def root() -> Iterator[str]:
         os.makedirs(f"{top}/proc/{pid}")
         with open(f"{top}/proc/{pid}/status", "w") as fh:
             fh.write(f"Name:\tworker-{pid}\nPid:\t{pid}\n")
+        if pid <= COMM_PROCESSES:
+            with open(f"{top}/proc/{pid}/comm", "w") as fh:
+                fh.write(f"worker-{pid}\n")
     os.symlink("1", f"{top}/proc/9999")  # a link among the matches: recorded, not batched
     os.makedirs(f"{top}/etc/cron.d")
     for index, name in enumerate(ODD_DISK_NAMES):
@@ -43,7 +48,10 @@ def root() -> Iterator[str]:
 
 def collect(root: str, shell: str) -> Snapshot:
     script = build_script(
-        ["/proc/[0-9]*/status", "/etc/cron.d/*"], NONCE, sample_interval=0, prefix=root
+        ["/proc/[0-9]*/status", "/proc/[0-9]*/comm", "/etc/cron.d/*"],
+        NONCE,
+        sample_interval=0,
+        prefix=root,
     )
     proc = run_script(script, shell, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -60,6 +68,11 @@ def test_thousands_of_matches_are_all_read_names_intact(root: str, shell: str) -
         assert snap.read_text(f"/proc/{pid}/status") == f"Name:\tworker-{pid}\nPid:\t{pid}\n"
     assert snap.read_text("/proc/9999/status") == snap.read_text("/proc/1/status")
     assert not [path for path in snap.errors if path.endswith("/status")]
+    comms = snap.glob("/proc/[0-9]*/comm")
+    assert len(comms) == COMM_PROCESSES + 1  # and /proc/9999 -> 1
+    for pid in (1, 64, 65, 128, 129, COMM_PROCESSES):
+        assert snap.read_text(f"/proc/{pid}/comm") == f"worker-{pid}\n"
+    assert not [path for path in snap.errors if path.endswith("/comm")]
     # Names on disk with spaces, tabs, quotes and glob characters survive the list.
     for index, name in enumerate(ODD_DISK_NAMES):
         assert snap.read_text(f"/etc/cron.d/{name}") == f"# file {index}\n"
