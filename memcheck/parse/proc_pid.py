@@ -6,11 +6,20 @@ cgroup (and so the systemd unit) a process runs in; `cmdline` its NUL-separated 
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 
 from memcheck.errors import ParseError
 
 _KB = 1024
+
+# The status lines memcheck uses. Lines end at "\n" only: the kernel escapes a newline in a
+# process name, while some kernels leave a carriage return in it as it is.
+_STATUS_LINE = re.compile(
+    r"^(Name|Pid|PPid|Uid|State|VmRSS|VmSwap|VmData|VmSize|Mems_allowed_list):(.*)$",
+    re.MULTILINE,
+)
 
 
 @dataclass(frozen=True)
@@ -43,14 +52,11 @@ def _kb(value: str, source: str, key: str) -> int:
 def parse_status(text: str, source: str = "/proc/<pid>/status") -> ProcStatus:
     """Parse `/proc/<pid>/status` (`Key:\\tvalue` lines)."""
     fields: dict[str, str] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if not sep:
-            continue  # a torn last line; the keys we need come first
-        # Name is the only value that may hold anything (tabs escaped by the kernel, spaces, ':').
-        fields.setdefault(
-            key.strip(), value[1:] if key == "Name" and value[:1] == "\t" else value.strip()
-        )
+    # A torn last line without its ":" is no field; the first of a key wins.
+    for key, value in _STATUS_LINE.findall(text):
+        if key not in fields:
+            # Name is the only value that may hold anything (spaces, ':', a trailing space).
+            fields[key] = value[1:] if key == "Name" and value[:1] == "\t" else value.strip()
     if "Name" not in fields or "Pid" not in fields:
         raise ParseError(source, "expected Name: and Pid: lines")
 
@@ -128,19 +134,27 @@ class CgroupEntry:
 
 def parse_cgroup(text: str, source: str = "/proc/<pid>/cgroup") -> tuple[CgroupEntry, ...]:
     """Parse `/proc/<pid>/cgroup`; v2 has the single line `0::/path`."""
+    try:
+        return _parse_cgroup(text)
+    except ValueError as exc:
+        raise ParseError(source, str(exc)) from None
+
+
+# Most processes of a host share their cgroups, so the same text comes many times per host;
+# the result is immutable and shared.
+@functools.lru_cache(maxsize=4096)
+def _parse_cgroup(text: str) -> tuple[CgroupEntry, ...]:
     entries = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         parts = line.split(":", 2)
         if len(parts) != 3:
-            raise ParseError(source, f"line {number}: expected 'id:controllers:path', got {line!r}")
+            raise ValueError(f"line {number}: expected 'id:controllers:path', got {line!r}")
         try:
             hid = int(parts[0])
         except ValueError:
-            raise ParseError(
-                source, f"line {number}: hierarchy id {parts[0]!r} is not a number"
-            ) from None
+            raise ValueError(f"line {number}: hierarchy id {parts[0]!r} is not a number") from None
         controllers = tuple(c for c in parts[1].split(",") if c)
         entries.append(CgroupEntry(hid, controllers, parts[2]))
     return tuple(entries)
