@@ -299,8 +299,9 @@ def _build_script(
         # GNU tar reads options from TAR_OPTIONS; none of the host's may apply to us.
         "unset TAR_OPTIONS; TAR=; if command -v tar >/dev/null 2>&1; then TAR=1; fi",
         "HEAD=; if command -v head >/dev/null 2>&1; then HEAD=1; fi; NL='\n'",
-        # H: the line count of a partial read (empty: read whole files); never inherited.
-        f"a={quote(nonce[:half])}; b={quote(nonce[half:])}; P={quote(prefix)}; H=",
+        # H: the line count of a partial read (empty: read whole files); L: the merged-/usr
+        # links recorded so far. Neither is inherited.
+        f"a={quote(nonce[:half])}; b={quote(nonce[half:])}; P={quote(prefix)}; H=; L=",
         *_FUNCTIONS,
         _never_read_function(),
         # The plan (every pattern this run reads) travels in the first record, so output cut
@@ -318,8 +319,16 @@ def _build_script(
         found = split_named_tree(pattern)
         if found is not None:
             named.setdefault(found[0], []).append(pattern)
-    for pattern in first:
-        lines += [f"d read {quote(pattern)}", f'one "$P"{quote(pattern)}', "m done"]
+    if len(first) > 1:
+        # The first samples through one head when both are regular files (one process less).
+        words = [f'"$P"{quote(p)}' for p in first]
+        regular = " && ".join(f"[ -f {w} ] && [ ! -h {w} ]" for w in words)
+        lines.append(f'if [ -n "$HEAD" ] && {regular}; then hd {" ".join(words)}; else')
+        lines += [f"  d read {quote(p)}; one {w}; m done" for p, w in zip(first, words)]
+        lines.append("fi")
+        lines += [f"d read {quote(p)}; m done" for p in first]
+    else:
+        lines += [f"d read {quote(first[0])}", f'one "$P"{quote(first[0])}', "m done"]
     if sample:
         lines.append("u; T0=$U")  # when the first sample was taken
     lists = _Lists([p for p in ordered if _batchable(p)])
@@ -425,7 +434,9 @@ def _merged_usr_lines(
     body, batch = _read_lines(pattern, lists)
     return [
         f'if [ -h "$P"{quote(link)} ] && [ -d {here} ] && [ {here} -ef {there} ] 2>/dev/null; '
-        f'then one "$P"{quote(link)}; else',
+        # Recorded once however many trees below it are read.
+        f'then case "$L" in *"|"{quote(link)}"|"*) ;; *) one "$P"{quote(link)}; '
+        f'L="$L|"{quote(link)}"|";; esac; else',
         *(f"  {line}" for line in body),
         "fi",
     ], batch

@@ -19,7 +19,7 @@ from memcheck.parse import shell_writes
 from memcheck.parse.kernel_cmdline import parse_cmdline
 from memcheck.parse.systemd_unit import Assignment
 from memcheck.parse.thp import ThpMode, mthp_size_bytes, parse_flag, parse_mode
-from memcheck.parse.tmpfiles import parse_tmpfiles
+from memcheck.parse.tmpfiles import TmpfilesLine, parse_tmpfiles
 from memcheck.parse.tuned import TunedConf, parse_active_profile, parse_tuned_conf
 from memcheck.snapshot import META_DIR
 
@@ -257,22 +257,34 @@ class ThpFacts(SystemdFacts, BootFacts):
                     )
         return setters
 
-    def _tmpfiles_writes(self, control: str, notes: list[str]) -> list[ThpSetter]:
+    @cached
+    def _tmpfiles_configs(self) -> list[tuple[str, str, tuple[TmpfilesLine, ...] | str]]:
+        """Every tmpfiles.d file in effect: (name, path, its lines or why it is unreadable).
+
+        Parsed once per host; each THP control looks for its own writes in them.
+        """
         files: dict[str, str] = {}
         for directory in reversed(TMPFILES_DIRS):  # a same-named file in /etc wins
             for name in self.snapshot.listdir(directory):
                 if name.endswith(".conf"):
                     files[name] = f"{directory}/{name}"
-        setters = []
-        paths = self._thp_paths(control)
+        configs: list[tuple[str, str, tuple[TmpfilesLine, ...] | str]] = []
         for name in sorted(files):
             path = files[name]
             if self.snapshot.readlink(path) == "/dev/null":
                 continue
             try:
-                lines = parse_tmpfiles(self.text(path), path)
+                configs.append((name, path, parse_tmpfiles(self.text(path), path)))
             except (ParseError, Unavailable) as exc:
-                notes.append(str(exc))
+                configs.append((name, path, str(exc)))
+        return configs
+
+    def _tmpfiles_writes(self, control: str, notes: list[str]) -> list[ThpSetter]:
+        setters = []
+        paths = self._thp_paths(control)
+        for name, path, lines in self._tmpfiles_configs():
+            if isinstance(lines, str):
+                notes.append(lines)
                 continue
             for entry in lines:
                 if entry.type.rstrip("+!-=") == "w" and posixpath.normpath(entry.path) in paths:
