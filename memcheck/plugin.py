@@ -15,6 +15,7 @@ import pytest
 
 from memcheck.errors import ConfigError
 from memcheck.registry import all_checks
+from memcheck.report.background import BackgroundReports
 from memcheck.results import CheckResult, RunResult
 from memcheck.runner import Audit, ProfilePlan, RunOptions, parse_shard, parse_targets
 
@@ -25,6 +26,7 @@ COMMAND_LINE: list[str] = []
 RESULT_KEY = pytest.StashKey[RunResult]()
 REPORTS_KEY = pytest.StashKey[dict[str, str]]()
 REPORT_ERROR_KEY = pytest.StashKey[str]()
+WRITER_KEY = pytest.StashKey["BackgroundReports"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -289,33 +291,58 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = (str(path), (line or 0) + 1, f"Skipped: {text}")
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    config = session.config
-    audit = config.stash.get(AUDIT_KEY, None)
-    if audit is None:
-        return
+def _finish_audit(config: pytest.Config) -> None:
+    """Judge what is left, build the run's result and start writing its reports."""
+    audit = config.stash[AUDIT_KEY]
     audit.evaluate_all()
     run = audit.run_result()
     config.stash[RESULT_KEY] = run
     if not config.getoption("memcheck_no_reports"):
         from memcheck.report import write_reports
 
-        try:
-            written = write_reports(
-                run,
+        def write(result: RunResult) -> dict[str, Path]:
+            return write_reports(
+                result,
                 report_dir=config.getoption("memcheck_report_dir"),
                 junit=config.getoption("memcheck_junit_xml"),
                 html=config.getoption("memcheck_html"),
                 json=config.getoption("memcheck_json"),
             )
-        except OSError as exc:
+
+        config.stash[WRITER_KEY] = BackgroundReports(run, write)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> None:
+    """Every verdict is in before the first item runs: the reports are written meanwhile
+    (see memcheck.report.background); the item loop itself is pytest's."""
+    config = session.config
+    if AUDIT_KEY not in config.stash or config.option.collectonly:
+        return
+    if session.testsfailed and not config.option.continue_on_collection_errors:
+        return  # pytest stops before the loop; the session's end writes them
+    _finish_audit(config)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if AUDIT_KEY not in config.stash:
+        return
+    if RESULT_KEY not in config.stash:
+        _finish_audit(config)
+    run = config.stash[RESULT_KEY]
+    writer = config.stash.get(WRITER_KEY, None)
+    if writer is not None:
+        outcome = writer.outcome()
+        if outcome.error is not None:
             # The verdicts are still printed; the run ends as a configuration error.
+            exc = outcome.error
             where = exc.filename or config.getoption("memcheck_report_dir")
             config.stash[REPORT_ERROR_KEY] = f"cannot write reports to {where}: {exc.strerror}"
             session.exitstatus = 2
             return
-        config.stash[REPORTS_KEY] = {k: str(v) for k, v in written.items()}
+        config.stash[REPORTS_KEY] = outcome.written
     session.exitstatus = run.exit_code
 
 
