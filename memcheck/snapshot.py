@@ -106,6 +106,7 @@ class Snapshot:
                 parent = parent[: parent.rfind("/")] or "/"
         dirs.add("/")
         self._child_index: dict[str, set[str]] | None = None
+        self._indexed_sizes = (0, 0, 0)
         self._resolved: dict[str, str] = {}
         self._resolved_links = len(self.links)
 
@@ -199,15 +200,17 @@ class Snapshot:
         return self.links.get(posixpath.join(real_parent, name))
 
     def _children(self) -> dict[str, set[str]]:
-        # Built once: checks list unit and cron folders many times over large snapshots.
+        # Built once: checks list unit and cron folders many times over large snapshots (and
+        # again should a file, link or folder be added since).
+        sizes = (len(self.files), len(self.links), len(self.dirs))
         index = self._child_index
-        if index is None:
+        if index is None or self._indexed_sizes != sizes:
             index = {}
             for p in (*self.files, *self.links, *self.dirs):
                 if p != "/":
                     parent, _, name = p.rpartition("/")
                     index.setdefault(parent or "/", set()).add(name)
-            self._child_index = index
+            self._child_index, self._indexed_sizes = index, sizes
         return index
 
     def listdir(self, path: str) -> list[str]:
@@ -222,6 +225,8 @@ class Snapshot:
         """Paths matching a shell glob; `*` does not cross `/`, a final `/**` matches a tree,
         and `/**/` matches zero or more directories (`/sys/fs/cgroup/**/memory.max`)."""
         pattern = _norm(pattern)
+        if "**" not in pattern and pattern != "/" and not _SLASH_IN_BRACKETS.search(pattern):
+            return self._glob_by_folder(pattern)
         everything = (*self.files, *self.links)
         if "/**/" in pattern:
             regex = _glob_regex(pattern, tree=False)
@@ -242,6 +247,26 @@ class Snapshot:
         else:
             regex = _glob_regex(pattern, tree=False)
         return sorted(p for p in {*everything, *self.dirs} if regex.fullmatch(p))
+
+    def _glob_by_folder(self, pattern: str) -> list[str]:
+        """A glob without `**`, one path component at a time through the folder index: the
+        names in the folders its literal parts lead to, not every path of the snapshot."""
+        index = self._children()
+        found = [""]  # "" stands for the root
+        for part in pattern.split("/")[1:]:
+            if not found:
+                break
+            if not any(ch in part for ch in "*?["):
+                found = [f"{base}/{part}" for base in found if part in index.get(base or "/", ())]
+                continue
+            regex = _glob_regex(part, tree=False)
+            found = [
+                f"{base}/{name}"
+                for base in found
+                for name in index.get(base or "/", ())
+                if regex.fullmatch(name)
+            ]
+        return sorted(p for p in found if p)
 
     # -- persistence ----------------------------------------------------------------------
     @classmethod
@@ -382,6 +407,9 @@ class Snapshot:
                 info.type = tarfile.SYMTYPE
                 info.linkname = link
                 tar.addfile(info)
+
+
+_SLASH_IN_BRACKETS = re.compile(r"\[[^\]]*/[^\]]*\]")
 
 
 def _glob_regex(pattern: str, tree: bool) -> re.Pattern[str]:
