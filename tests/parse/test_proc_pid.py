@@ -360,3 +360,21 @@ def test_cgroup_malformed(text: str, fragment: str) -> None:
 )
 def test_cmdline(data: bytes, args: tuple[str, ...]) -> None:
     assert parse_cmdline(data) == args
+
+
+def test_status_lines_end_at_newline_only() -> None:
+    # Older kernels leave a carriage return in a name as it is: it ends no line, so a name
+    # cannot pass for another field.
+    status = parse_status("Name:\tx\rPid:\t5\nUmask:\t0022\nPid:\t77\nPPid:\t1\n", "s")
+    assert status.name == "x\rPid:\t5"
+    assert status.pid == 77
+
+
+def test_cgroup_texts_shared_by_processes_parse_alike_and_errors_name_their_file() -> None:
+    text = "12:memory:/system.slice/db.service\n0::/system.slice/db.service\n"
+    first, second = parse_cgroup(text, "/proc/1/cgroup"), parse_cgroup(text, "/proc/2/cgroup")
+    assert first == second and unit_of(first) == "db.service"
+    for source in ("/proc/3/cgroup", "/proc/4/cgroup"):
+        with pytest.raises(ParseError) as caught:
+            parse_cgroup("x:memory:/\n", source)
+        assert caught.value.source == source  # not the first file's name, cached
