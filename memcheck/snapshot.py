@@ -375,18 +375,28 @@ class Snapshot:
         return entries
 
     def _write_dir(self, top: Path) -> None:
-        top.mkdir(parents=True, exist_ok=True)
+        # Plain os calls and each folder made once: a host has about a thousand files, and
+        # `memcheck collect --out` writes one snapshot per host of a fleet.
+        base = os.fspath(top)
+        os.makedirs(base, exist_ok=True)
+        made = {"/"}
+
+        def folder(path: str) -> None:
+            if path not in made:
+                os.makedirs(base + path, exist_ok=True)
+                made.add(path)
+
         for d in sorted(self.dirs):
-            (top / d.lstrip("/")).mkdir(parents=True, exist_ok=True)
+            folder(d)
         for path, data in self._entries().items():
-            dest = top / path.lstrip("/")
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(data)
+            folder(path[: path.rfind("/")] or "/")
+            with open(base + path, "wb") as fh:
+                fh.write(data)
         for path, target in self.links.items():
-            dest = top / path.lstrip("/")
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            if dest.is_symlink() or dest.exists():
-                dest.unlink()
+            folder(path[: path.rfind("/")] or "/")
+            dest = base + path
+            if os.path.lexists(dest):
+                os.unlink(dest)
             os.symlink(target, dest)
 
     def _write_tar(self, target: str) -> None:

@@ -303,6 +303,33 @@ def test_collect_many_hosts_then_evaluate_the_snapshots_offline(
         assert {r["check"]: r["outcome"] for r in host["results"]} == live_verdicts
 
 
+def test_a_snapshot_that_cannot_be_written_loses_no_other_host(
+    sshd: SshServer, ssh_client: ClientConfig, tmp_path: Path
+) -> None:
+    out = tmp_path / "snapshots"
+    out.mkdir()
+    (out / "live-2").write_text("a file where live-2's folder should go\n")
+    sshd.clear_log()
+    collected = run_memcheck(
+        "collect",
+        "--profile",
+        "database",
+        "--hosts",
+        "live-1,live-2,live-3",
+        "--ssh-config",
+        str(ssh_client.ssh_config),
+        "--out",
+        str(out),
+    )
+    assert collected.returncode == 3, collected.stderr
+    assert "Traceback" not in collected.stderr
+    assert "live-2: not written to" in collected.stderr
+    assert "live-1:" in collected.stdout and "live-3:" in collected.stdout
+    for name in ("live-1", "live-3"):
+        assert (out / name / "proc" / "meminfo").read_bytes().startswith(b"MemTotal:")
+    assert len(sshd.commands()) == 3  # each host still collected once
+
+
 def test_accepting_new_keys_is_explicit_and_reported(
     sshd: SshServer, ssh_client: ClientConfig, fleet_profile: Path, tmp_path: Path
 ) -> None:
