@@ -126,8 +126,14 @@ def test_a_dead_or_hanging_host_costs_the_timeout_once(mixed_run: Any) -> None:
     assert elapsed < TIMEOUT + 8, elapsed
     hosts = by_source(results_of(report_dir))
     for name in ("silent", "paramiko://silent", "hang-1"):
+        # One timeout and the time to notice it, never two (8 s): a busy CI machine (the
+        # suite runs on two workers) has been seen to take a second more to notice.
         seconds = hosts[url(name)]["collection_seconds"]
-        assert seconds <= TIMEOUT + 1, (name, seconds, hosts[url(name)]["unreachable"])
+        assert seconds <= TIMEOUT + 2, (
+            name,
+            seconds,
+            hosts[url(name)]["unreachable"],
+        )
 
 
 def test_masters_are_closed_at_the_end(mixed_run: Any) -> None:
