@@ -522,9 +522,9 @@ class _Lists:
         while True:
             name = base if n == 1 else f"{base}_{n}"
             taken = self.members.setdefault(name, [])
-            self.limits[name] = lines
             if not any(may_overlap(p, q) for p in patterns for q in taken):
                 taken.extend(patterns)
+                self.limits[name] = lines
                 return name
             n += 1
 
@@ -670,8 +670,7 @@ def _read_lines(spec: str, lists: _Lists) -> tuple[list[str], str | None]:
     if lines is not None:
         return [f"H={quote(str(lines))}", f"one {here}", "H="], None
     if _batchable(pattern):
-        batch, tool, word = "K", "HEAD", here
-        lists.limits[batch] = None
+        batch, tool, word = lists.head([], None), "HEAD", here
     elif tar_eligible(pattern):
         batch, tool, word = TAR_LIST, "TAR", quote(pattern[1:])
     else:
