@@ -19,6 +19,7 @@ survives: NULs, `\\r`, invalid UTF-8, a missing final newline. Records:
       link <target\\n>   [target <bytes> | tdir]   (for exact and glob reads, the link is
                                                    also followed)
       special            skip <reason>       cmd <command> file <bytes> (kernel log attempts)
+      lhead              (a link to a file: head's batch brings the file, tar's the link)
     error <text>         (after file/link/target/dir: what the command printed on stderr)
     warn <text>          (after a kernel log command that worked but complained)
     tar <a tar stream of a whole tree>  [error <what tar printed on stderr>]
@@ -352,11 +353,14 @@ def _build_script(
             lines.append("m done")
         else:
             waiting.setdefault(batch, []).extend(group)
-    # Partial reads first: where a path is also read whole, the whole read comes later and
-    # is the one kept.
-    for batch in sorted(waiting, key=lambda name: (name == TAR_LIST, lists.limit(name) is None)):
+    # Kernel files first (what matters most arrives first when a host's time limit cuts the
+    # output short), partial reads before whole ones (where a path is also read whole, the
+    # whole read comes later and is the one kept), tar last.
+    batches = {*waiting, *lists.variables}
+    for batch in sorted(batches, key=lambda name: (name == TAR_LIST, lists.limit(name) is None)):
         lines += lists.flush_lines(batch)
-        lines += [line for p in waiting[batch] for line in (f"d read {quote(p)}", "m done")]
+        done = waiting.get(batch, [])
+        lines += [line for p in done for line in (f"d read {quote(p)}", "m done")]
     if KERNEL_LOG in patterns:
         lines += [f"d read {quote(KERNEL_LOG)}", "klog", "m done"]
     if sample:
@@ -676,10 +680,22 @@ def _read_lines(spec: str, lists: _Lists) -> tuple[list[str], str | None]:
     else:
         return [f"one {here}"], None
     variable = lists.variable(batch, shared=True)
+    # A link to a regular file (/etc/os-release, /etc/localtime, /proc/mounts) is read by
+    # the batches too, not by readlink and cat: head reads the bytes it leads to, tar
+    # records the link itself, and the parser puts the two together (`_combine`). The
+    # `lhead` record says so first: cut short before tar, the path is not collected,
+    # never mistaken for a plain file.
+    heads = lists.variable(lists.head([], None), shared=True)
+    tars = lists.variable(TAR_LIST, shared=True)
+    link = (
+        f'elif [ -n "$HEAD" ] && [ -n "$TAR" ] && [ -h {here} ] && [ -f {here} ]; '
+        f"then d path {quote(pattern)}; m lhead; "
+        f"{_append(heads, here)}; {_append(tars, quote(pattern[1:]))}; "
+    )
     return [
         f'if [ -n "${tool}" ] && [ -f {here} ] && [ ! -h {here} ]; '
-        f"then {_append(variable, word)}; else one {here}; fi"
-    ], batch
+        f"then {_append(variable, word)}; {link}else one {here}; fi"
+    ], TAR_LIST  # marked done once both have been read (tar comes last)
 
 
 def _named_tree_lines(top: str, patterns: list[str], variable: str, skips: list[str]) -> list[str]:
@@ -929,7 +945,7 @@ def parse_output(stdout: bytes, nonce: str, source: str, version: str) -> Snapsh
     batch: _HeadBatch | None = None
     for tag, data, complete in _records(stdout, nonce):
         if batch is not None and tag not in ("head", "error"):
-            entries.update(batch.entries())
+            _combine(entries, batch.entries())
             batch = None
         if tag == "begin":
             if not complete:
@@ -957,7 +973,7 @@ def parse_output(stdout: bytes, nonce: str, source: str, version: str) -> Snapsh
         elif tag == "tar":
             current = None
             tar_entries = tar_members(data)
-            entries.update(tar_entries)
+            _combine(entries, tar_entries)
         elif tag == "error" and tar_entries is not None:
             for path, reason in tar_errors(data):
                 entry = tar_entries.get(path) or entries.setdefault(path, _Entry(path, "file"))
@@ -972,7 +988,7 @@ def parse_output(stdout: bytes, nonce: str, source: str, version: str) -> Snapsh
         elif current is not None:
             _apply(current, tag, data)
     if batch is not None:
-        entries.update(batch.entries())
+        _combine(entries, batch.entries())
     if not started:
         raise CollectError(source, "no memcheck output (is sh on the host a POSIX shell?)")
     if not plan and not ended:
@@ -1014,6 +1030,24 @@ def parse_output(stdout: bytes, nonce: str, source: str, version: str) -> Snapsh
         errors=errors,
     )
     return Snapshot(info, files, links, dirs)
+
+
+def _combine(entries: dict[str, _Entry], arrived: dict[str, _Entry]) -> None:
+    """Add what one batch read. For a path announced as a link read by the batches
+    (`lhead`, see `_read_lines`), head's bytes wait in that entry as the link's target until
+    tar's record of the link itself arrives; the two are then one entry."""
+    for path, entry in arrived.items():
+        before = entries.get(path)
+        if before is not None and before.kind == "lhead":
+            if entry.kind == "file":
+                if entry.error is not None:
+                    before.follow_error = entry.reason.encode() or entry.error
+                else:
+                    before.follow = entry.data
+                continue
+            if entry.kind == "link":
+                entry.follow, entry.follow_error = before.follow, before.follow_error
+        entries[path] = entry
 
 
 AMBIGUOUS = "not collected: its bytes could not be told apart from the next file's"
@@ -1220,8 +1254,12 @@ def tar_members(data: bytes) -> dict[str, _Entry]:
         elif kind == b"2":
             out[path] = _Entry(path, "link", target=link.decode("utf-8", "surrogateescape"))
         elif kind == b"1":
-            # A hard link to a member already sent: the same bytes.
+            # A hard link to a member already sent: the same bytes. A member named twice (a
+            # file read on its own and in its tree) comes back as a link to itself: the
+            # first one says it all.
             source = posixpath.normpath("/" + link.decode("utf-8", "surrogateescape"))
+            if source == path and path in out:
+                continue
             out[path] = _Entry(path, "file", contents.get(source, b""))
         else:
             out[path] = _Entry(path, "special")
@@ -1321,7 +1359,7 @@ def _apply(entry: _Entry, tag: str, data: bytes) -> None:
         entry.follow = data
     elif tag == "tdir":
         entry.follow_dir = True
-    elif tag in ("dir", "missing", "gone", "special"):
+    elif tag in ("dir", "missing", "gone", "special", "lhead"):
         entry.kind = tag
     elif tag == "skip":
         entry.kind, entry.reason = "skip", data.decode("utf-8", errors="replace")
@@ -1378,6 +1416,8 @@ def _settle(
         _settle_log(entry, files, errors)
     elif entry.kind == "gone":
         return
+    elif entry.kind == "lhead" and entry.error is not None:
+        errors[path] = read_reason(entry.error)  # tar could not record the link
     else:
         errors[path] = TRUNCATED
 

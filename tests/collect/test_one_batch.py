@@ -142,3 +142,30 @@ def test_the_database_profile_on_this_host_uses_the_same_few_readers() -> None:
 def test_may_overlap(a: str, b: str, expected: bool) -> None:
     assert may_overlap(a, b) is expected
     assert may_overlap(b, a) is expected
+
+
+@pytest.mark.parametrize("shell", sorted(SHELLS))
+def test_links_to_files_are_read_by_the_batches(
+    tmp_path_factory: pytest.TempPathFactory, shell: str
+) -> None:
+    top = str(tmp_path_factory.mktemp("links"))
+    for path, text in {
+        "/usr/lib/os-release": "ID=test\n",
+        "/proc/self/mounts": "proc /proc proc rw 0 0\n",
+    }.items():
+        os.makedirs(os.path.dirname(top + path), exist_ok=True)
+        with open(top + path, "w") as fh:
+            fh.write(text)
+    os.makedirs(top + "/etc")
+    os.symlink("../usr/lib/os-release", top + "/etc/os-release")
+    os.symlink("self/mounts", top + "/proc/mounts")
+    os.symlink("nowhere", top + "/etc/dangling")
+    snap, tags = run(["/etc/os-release", "/proc/mounts", "/etc/dangling"], top, shell)
+    assert snap.links["/etc/os-release"] == "../usr/lib/os-release"
+    assert snap.read("/etc/os-release") == b"ID=test\n"
+    assert snap.links["/proc/mounts"] == "self/mounts"
+    assert snap.read("/proc/mounts") == b"proc /proc proc rw 0 0\n"
+    # Both through head and tar (no readlink, no cat); the dangling one read on its own.
+    assert tags.count("lhead") == 2
+    assert tags.count("link") == 1 and snap.links["/etc/dangling"] == "nowhere"
+    assert not [why for why in snap.errors.values() if why.startswith("not collected")]
