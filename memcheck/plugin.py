@@ -26,7 +26,7 @@ COMMAND_LINE: list[str] = []
 RESULT_KEY = pytest.StashKey[RunResult]()
 REPORTS_KEY = pytest.StashKey[dict[str, str]]()
 REPORT_ERROR_KEY = pytest.StashKey[str]()
-WRITER_KEY = pytest.StashKey["BackgroundReports"]()
+WRITER_KEY = pytest.StashKey[BackgroundReports]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
