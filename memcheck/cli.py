@@ -265,31 +265,46 @@ class _Capture:
         self.report_error = session.config.stash.get(REPORT_ERROR_KEY, None)
 
 
-def _validate_run(args: argparse.Namespace) -> None:
-    """Fail fast (exit 2, one line) on a bad profile, check id or target before pytest starts."""
-    from memcheck.registry import all_checks
-    from memcheck.runner import ProfilePlan
+def plugin_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The run's options as the plugin reads them (pytest destination names), the same values
+    `pytest_argv` passes on the command line (tests/test_head_start.py compares them)."""
+    return {
+        "memcheck_profile": list(args.profile or ["default"]),
+        "memcheck_root": list(args.root),
+        "hosts": ",".join(args.hosts) if args.hosts else None,
+        "memcheck_inventory": args.inventory,
+        "memcheck_limit": args.limit,
+        "memcheck_shard": args.shard,
+        "ssh_config": args.ssh_config,
+        "ssh_identity_file": args.ssh_identity_file,
+        "sudo": bool(args.sudo),
+        "sudo_user": args.sudo_user,
+        "ansible_inventory": args.ansible_inventory,
+        "connection": args.connection,
+        "memcheck_checks": args.checks,
+        "memcheck_skip_checks": args.skip_checks,
+        "memcheck_fail_on": args.fail_on,
+        "memcheck_waivers": args.waivers,
+        "memcheck_baseline": args.baseline,
+        "memcheck_accept_new_host_keys": bool(args.accept_new_host_keys),
+        "memcheck_check_dir": list(args.check_dir),
+        "memcheck_workers": args.workers,
+        "memcheck_timeout": args.timeout,
+        "memcheck_sample_interval": args.sample_interval,
+    }
 
-    checks = all_checks(args.check_dir)
-    plan = ProfilePlan(
-        list(args.profile or ["default"]), checks, _csv(args.checks), _csv(args.skip_checks)
-    )
-    plan.candidates()  # with auto: every profile a host may get
-    _targets(args)
-    if args.waivers:
-        from memcheck.waivers import load_waivers
 
-        load_waivers(args.waivers)
-    if args.baseline:
-        from memcheck.report.json_report import load_results
+def _plan_run(args: argparse.Namespace, original: list[str]) -> Any:
+    """The run's audit, built before pytest starts: exit 2 with one line on a bad profile,
+    check id, target, waiver or baseline file, and no pytest start-up to wait for first."""
+    from memcheck.runner import build_audit
 
-        load_results(args.baseline)
+    _check_run_args(args)
+    return build_audit(plugin_options(args).get, ["memcheck", *original])
 
 
-def _targets(args: argparse.Namespace) -> list[Any]:
-    """The run's targets from the command line; ConfigError (exit 2) on anything wrong."""
-    from memcheck.runner import parse_shard, parse_targets
-
+def _check_run_args(args: argparse.Namespace) -> None:
+    """What argparse cannot check about the targets and their options; ConfigError (exit 2)."""
     for root in args.root:
         if not os.path.exists(root):
             raise ConfigError(root, None, "no such snapshot directory or .tar.gz file")
@@ -301,6 +316,13 @@ def _targets(args: argparse.Namespace) -> list[Any]:
         raise ConfigError(
             "command line", "--connection", f"expected ssh or paramiko, got {args.connection!r}"
         )
+
+
+def _targets(args: argparse.Namespace) -> list[Any]:
+    """The run's targets from the command line; ConfigError (exit 2) on anything wrong."""
+    from memcheck.runner import parse_shard, parse_targets
+
+    _check_run_args(args)
     return parse_targets(
         args.hosts,
         args.root,
@@ -412,18 +434,28 @@ def _use_color(choice: str) -> bool:
 
 
 def cmd_run(args: argparse.Namespace, passthrough: list[str], original: list[str]) -> int:
-    import pytest
+    from memcheck.runner import PreparedAudit
 
-    _validate_run(args)
+    audit = _plan_run(args, original)
     capture = _Capture()
+    plugins: list[Any] = [capture]
+    if not passthrough and not args.pytest_args:
+        # A head start: the hosts are collected (and judged as they arrive) while pytest is
+        # imported and sets itself up. Options after -- could change what pytest's own
+        # parsing makes of the run; with any, the plugin builds the audit as usual.
+        audit.start()
+        plugins.append(PreparedAudit(audit))
     saved = _isolated_environment()
     try:
+        import pytest
+
         from memcheck import plugin
 
         plugin.COMMAND_LINE = ["memcheck", *original]
-        code = pytest.main(pytest_argv(args, passthrough), plugins=[capture])
+        code = pytest.main(pytest_argv(args, passthrough), plugins=plugins)
     finally:
         _restore_environment(saved)
+        audit.settle()
     if capture.run is None:
         print(
             f"memcheck: error: pytest ended before the audit ran (exit {int(code)})",

@@ -6,7 +6,6 @@ works; the `memcheck` command runs the same plugin through an isolated `pytest.m
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,10 +13,9 @@ from typing import Any
 import pytest
 
 from memcheck.errors import ConfigError
-from memcheck.registry import all_checks
 from memcheck.report.background import BackgroundReports
 from memcheck.results import CheckResult, RunResult
-from memcheck.runner import Audit, ProfilePlan, RunOptions, parse_shard, parse_targets
+from memcheck.runner import Audit, PreparedAudit, build_audit
 
 SUITE = str(Path(__file__).parent / "suite" / "test_memcheck.py")
 AUDIT_KEY = pytest.StashKey["Audit"]()
@@ -114,92 +112,21 @@ def _enabled(config: pytest.Config) -> bool:
     )
 
 
-def _csv(value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
-def build_audit(config: pytest.Config) -> Audit:
-    """Turn the options into a planned audit; `ConfigError` on anything wrong."""
-    checks = all_checks(config.getoption("memcheck_check_dir"))
-    plan = ProfilePlan(
-        list(config.getoption("memcheck_profile") or ["default"]),
-        checks,
-        only=_csv(config.getoption("memcheck_checks")),
-        skip=_csv(config.getoption("memcheck_skip_checks")),
-        fail_on=config.getoption("memcheck_fail_on"),
-    )
-    profile = plan.candidates()[0]  # every candidate is validated here, before any host
-    hosts = config.getoption("hosts", default=None) or []
-    if isinstance(hosts, str):
-        hosts = [hosts]
-    roots = config.getoption("memcheck_root")
-    for root in roots:
-        if not os.path.exists(root):
-            raise ConfigError(root, None, "no such snapshot directory or .tar.gz file")
-    shard_text = config.getoption("memcheck_shard")
-    targets = parse_targets(
-        list(hosts),
-        list(roots),
-        inventory=config.getoption("memcheck_inventory"),
-        limit=config.getoption("memcheck_limit"),
-        connection=config.getoption("connection", default=None),
-        ansible_inventory=config.getoption("ansible_inventory", default=None),
-        shard=parse_shard(shard_text) if shard_text else None,
-    )
-    backend: dict[str, object] = {}
-    for option, key in (
-        ("ssh_config", "ssh_config"),
-        ("ssh_identity_file", "ssh_identity_file"),
-        ("sudo", "sudo"),
-        ("sudo_user", "sudo_user"),
-        ("ansible_inventory", "ansible_inventory"),
-    ):
-        value = config.getoption(option, default=None)
-        if value:
-            backend[key] = value
-    waivers = None
-    if config.getoption("memcheck_waivers"):
-        from memcheck.waivers import WaiverSet, load_waivers
-
-        waivers = WaiverSet(load_waivers(config.getoption("memcheck_waivers")))
-    baseline_path = config.getoption("memcheck_baseline")
-    baseline = None
-    if baseline_path:
-        from memcheck.report.json_report import load_results
-
-        baseline = load_results(baseline_path)
-    options = RunOptions(
-        workers=max(1, config.getoption("memcheck_workers")),
-        timeout=config.getoption("memcheck_timeout"),
-        sample_interval=config.getoption("memcheck_sample_interval"),
-        backend_options=backend,
-        command=redact_command(COMMAND_LINE or ["pytest", *config.invocation_params.args]),
-        baseline=baseline,
-        baseline_path=baseline_path or None,
-        progress=True,
-        waivers=waivers,
-        accept_new_host_keys=bool(config.getoption("memcheck_accept_new_host_keys")),
-    )
-    return Audit(profile, checks, targets, options, plan)
-
-
-def redact_command(argv: list[str]) -> list[str]:
-    """The command line for the reports, with passwords in host URLs masked."""
-    from memcheck.collect.errors import redact
-
-    return [",".join(redact(part) for part in arg.split(",")) for arg in argv]
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     if not _enabled(config):
         return
-    try:
-        audit = build_audit(config)
-    except ConfigError as exc:
-        raise pytest.UsageError(str(exc)) from None
+    prepared = next(
+        (p for p in config.pluginmanager.get_plugins() if isinstance(p, PreparedAudit)), None
+    )
+    if prepared is not None:
+        audit = prepared.audit  # built (and started) by the memcheck command from the same options
+    else:
+        try:
+            command = COMMAND_LINE or ["pytest", *config.invocation_params.args]
+            audit = build_audit(lambda name: config.getoption(name, default=None), command)
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
     config.stash[AUDIT_KEY] = audit
     if SUITE not in config.args:
         config.args.append(SUITE)

@@ -31,7 +31,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import testinfra.backend
@@ -411,6 +411,22 @@ def ssh_failure(stderr: bytes) -> TransportError:
         return TransportError("ssh failed (exit status 255)")
     # "Connection timed out during banner exchange" comes before "Connection to X timed out".
     return TransportError("; ".join(useful[:2]))
+
+
+def import_for(urls: Sequence[str], host_options: Sequence[Mapping[str, object]]) -> None:
+    """Import now, in the calling thread, the transports these targets will use.
+
+    For collection that starts in a thread while the main thread goes on importing (the
+    memcheck command's head start): paramiko imported in the collecting thread meanwhile
+    made a one-host run ~0.3 s slower here, rather than faster.
+    """
+    for url, options in zip(urls, host_options):
+        scheme = testinfra.backend.parse_hostspec(url)[1].get("connection")
+        if (scheme or options.get("connection")) == "paramiko":
+            from memcheck.collect.paramiko_transport import import_paramiko
+
+            import_paramiko()
+            return
 
 
 def __getattr__(name: str) -> Any:
