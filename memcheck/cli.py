@@ -455,6 +455,9 @@ def cmd_run(args: argparse.Namespace, passthrough: list[str], original: list[str
         code = pytest.main(pytest_argv(args, passthrough), plugins=plugins)
     finally:
         _restore_environment(saved)
+    if code != pytest.ExitCode.INTERRUPTED:
+        # Should pytest have ended before it asked for the hosts, no collection outlives the
+        # command; after Ctrl-C it is not waited for (ssh got the same signal).
         audit.settle()
     if capture.run is None:
         print(

@@ -468,7 +468,7 @@ class Audit:
 
         def run() -> None:
             try:
-                self._gather_now(own_fd=True)
+                self._gather_now(background=True)
             except BaseException as exc:  # handed to the thread that waits (`gather`)
                 self._gather_error = exc
 
@@ -476,8 +476,8 @@ class Audit:
         self._gathering.start()
 
     def settle(self) -> None:
-        """Wait for a gathering `start` began, should pytest have ended before it asked for
-        the hosts (a usage error after --): no collection outlives the command. Each host is
+        """Wait for a gathering `start` began, should pytest have ended without asking for
+        the hosts (an internal error): no collection outlives the command. Each host is
         bounded by --timeout."""
         if self._gathering is not None:
             self._gathering.join()
@@ -497,12 +497,12 @@ class Audit:
                 raise error
         if self.hosts is not None:
             return self.hosts
-        return self._gather_now(own_fd=False)
+        return self._gather_now(background=False)
 
-    def _gather_now(self, own_fd: bool) -> list[HostData]:
+    def _gather_now(self, background: bool) -> list[HostData]:
         hosts = [HostData(t) for t in self.targets]
         live = [h for h in hosts if h.target.kind == "live" and h.target.error is None]
-        for host in hosts:
+        for index, host in enumerate(hosts):
             if host.target.kind == "root":
                 started = time.perf_counter()
                 try:
@@ -510,15 +510,25 @@ class Audit:
                 except ConfigError as exc:
                     host.error = str(exc)
                 host.seconds = time.perf_counter() - started
+                if background and host.snapshot is not None:
+                    # Started ahead of pytest: judge each snapshot as it loads, as live
+                    # hosts are judged as they arrive, rather than later in pytest's loop.
+                    self._judge_host(index, host)
             elif host.target.error is not None:
                 host.error = host.target.error
         if live:
-            self._collect(live, {id(h): i for i, h in enumerate(hosts)}, own_fd)
+            self._collect(live, {id(h): i for i, h in enumerate(hosts)}, background)
         for host in hosts:
             if host.snapshot is not None and host.facts is None:
                 self._prepare(host)
         self.hosts = hosts
         return hosts
+
+    def _judge_host(self, index: int, host: HostData) -> None:
+        """Facts for a host just collected or loaded, and every verdict of its checks."""
+        self._prepare(host)
+        for check_id in (host.profile or self.profile).selected:
+            self._verdict(index, host, check_id)
 
     def _prepare(self, host: HostData) -> None:
         """Facts for a collected host and, with `--profile auto`, its own profile."""
@@ -538,7 +548,7 @@ class Audit:
         facts.selection = _selection(host.profile)
         host.facts = facts
 
-    def _collect(self, live: list[HostData], positions: dict[int, int], own_fd: bool) -> None:
+    def _collect(self, live: list[HostData], positions: dict[int, int], background: bool) -> None:
         from memcheck.collect import collect_many
 
         reads = self.plan.reads() if self.plan else reads_for(self.selected)
@@ -551,10 +561,7 @@ class Audit:
                 host = arrived.get()
                 if host is None:
                     return
-                self._prepare(host)
-                profile = host.profile or self.profile
-                for check_id in profile.selected:
-                    self._verdict(positions[id(host)], host, check_id)
+                self._judge_host(positions[id(host)], host)
 
         judge = threading.Thread(target=judge_arrivals, name="memcheck-judge", daemon=True)
         judge.start()
@@ -565,7 +572,9 @@ class Audit:
                 live[index].snapshot = got
                 arrived.put(live[index])
 
-        progress = ProgressLine(len(live), sys.stderr, own_fd) if self.options.progress else None
+        progress = (
+            ProgressLine(len(live), sys.stderr, background) if self.options.progress else None
+        )
         try:
             outcomes = collect_many(
                 [h.target.spec for h in live],

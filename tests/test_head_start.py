@@ -191,6 +191,19 @@ def test_a_started_audit_gathers_what_a_waiting_one_does() -> None:
     ]
 
 
+def test_a_started_audit_judges_each_snapshot_as_it_loads() -> None:
+    options = cli.plugin_options(parse("--root", ROOT_A, "--root", ROOT_B, "--profile", "database"))
+    audit = build_audit(options.get, ["memcheck"])
+    audit.start()
+    audit.settle()
+    # Every verdict is in before pytest's loop asks for the first one.
+    wanted = {(i, c) for i in range(2) for c in audit.profile.selected}
+    assert set(audit._verdicts) == wanted
+    waiting = build_audit(options.get, ["memcheck"])
+    waiting.gather()
+    assert waiting._verdicts == {}  # judged on demand, item by item
+
+
 def test_what_gathering_raised_reaches_the_thread_that_waits(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
