@@ -267,3 +267,41 @@ def test_paramiko_is_imported_up_front_only_for_paramiko_hosts(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert proc.stdout.strip() == str(imported)
+
+
+# An import hook that makes paramiko's import warn, as some paramiko and cryptography pairs do.
+WARNING_ON_IMPORT = """
+import importlib.abc, sys, warnings
+
+class Warn(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "paramiko":
+            warnings.warn("paramiko: old cipher", UserWarning)
+        return None
+
+sys.meta_path.insert(0, Warn())
+"""
+
+
+@pytest.mark.parametrize(
+    ("importing", "shown"),
+    [
+        (
+            "from memcheck.collect.transport import import_for\nimport_for(['paramiko://a'], [{}])",
+            False,
+        ),
+        ("import paramiko", True),
+    ],
+    ids=["up-front-import", "plain-import"],
+)
+def test_an_import_warning_from_paramiko_stays_off_the_terminal(
+    importing: str, shown: bool
+) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-W", "always", "-c", WARNING_ON_IMPORT + importing],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert ("old cipher" in proc.stderr) is shown, proc.stderr

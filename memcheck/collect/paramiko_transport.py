@@ -26,12 +26,6 @@ from memcheck.collect.transport import (
 # -- paramiko ----------------------------------------------------------------------------------
 
 
-def import_paramiko() -> None:
-    """Import paramiko itself (and through it cryptography) now rather than at the first
-    connection (`memcheck.collect.transport.import_for`)."""
-    import paramiko  # noqa: F401
-
-
 class VerifiedParamikoBackend(ParamikoBackend):  # type: ignore[misc]
     """testinfra's paramiko backend verifying host keys, with TCP_NODELAY and deadlines."""
 

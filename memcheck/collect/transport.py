@@ -31,6 +31,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -423,9 +424,12 @@ def import_for(urls: Sequence[str], host_options: Sequence[Mapping[str, object]]
     for url, options in zip(urls, host_options):
         scheme = testinfra.backend.parse_hostspec(url)[1].get("connection")
         if (scheme or options.get("connection")) == "paramiko":
-            from memcheck.collect.paramiko_transport import import_paramiko
-
-            import_paramiko()
+            # This runs before pytest starts, outside its warning capture: a deprecation
+            # notice some paramiko and cryptography pairs print on import would reach the
+            # terminal, where the same import inside pytest never did.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                from memcheck.collect import paramiko_transport  # noqa: F401 (and paramiko)
             return
 
 
