@@ -61,13 +61,19 @@ def free_port() -> int:
 
 
 def keygen(path: Path, comment: str) -> str:
-    """A new ed25519 key pair at `path`; returns the public key line."""
+    """A new ed25519 key pair at `path`; returns the public key line.
+
+    A pair left there by an earlier server in the same folder is replaced (ssh-keygen would
+    ask before overwriting, and with no terminal fail)."""
+    public = path.with_suffix(".pub") if path.suffix else Path(str(path) + ".pub")
+    for old in (path, public):
+        old.unlink(missing_ok=True)
     subprocess.run(
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
         check=True,
         stdin=subprocess.DEVNULL,
     )
-    return (path.with_suffix(".pub") if path.suffix else Path(str(path) + ".pub")).read_text()
+    return public.read_text()
 
 
 class SilentServer:
