@@ -388,7 +388,10 @@ class ProgressLine:
             # Collection that starts before pytest (the memcheck command's head start) writes
             # through its own copy of the terminal's descriptor: pytest's output capture,
             # which replaces descriptor 2 while it starts, would otherwise swallow the line.
-            self._owned = self.stream = os.fdopen(os.dup(stream.fileno()), "w")
+            try:
+                self._owned = self.stream = os.fdopen(os.dup(stream.fileno()), "w")
+            except (AttributeError, OSError, ValueError):
+                pass  # a terminal-like stream without a descriptor: written to as it is
 
     def text(self) -> str:
         failed = f" ({self.failed} failed)" if self.failed else ""

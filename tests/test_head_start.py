@@ -4,6 +4,7 @@ starts collecting before pytest is imported; pytest's plugin then takes that aud
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import pty
 import subprocess
@@ -244,6 +245,18 @@ def test_the_progress_line_outlives_a_replaced_descriptor() -> None:
             pass
         os.close(master)
         assert (expected in seen) if expected else (b"collected" not in seen)
+
+
+def test_a_terminal_without_a_descriptor_still_gets_the_progress_line() -> None:
+    class Console(io.StringIO):  # an IDE's console: a terminal, but no file descriptor
+        def isatty(self) -> bool:
+            return True
+
+    stream = Console()
+    line = ProgressLine(2, stream, own_fd=True)
+    line("ssh://a", True)
+    line.close()
+    assert stream.getvalue() == "\rcollected 1/2 hosts\x1b[K\n"
 
 
 @pytest.mark.parametrize(
