@@ -439,26 +439,30 @@ def cmd_run(args: argparse.Namespace, passthrough: list[str], original: list[str
     audit = _plan_run(args, original)
     capture = _Capture()
     plugins: list[Any] = [capture]
-    if not passthrough and not args.pytest_args:
-        # A head start: the hosts are collected (and judged as they arrive) while pytest is
-        # imported and sets itself up. Options after -- could change what pytest's own
-        # parsing makes of the run; with any, the plugin builds the audit as usual.
-        audit.start()
-        plugins.append(PreparedAudit(audit))
+    # The environment is changed before any collecting thread starts and restored after
+    # the last ends: a thread copies os.environ for each ssh it starts.
     saved = _isolated_environment()
+    wait = False
     try:
+        if not passthrough and not args.pytest_args:
+            # A head start: the hosts are collected (and judged as they arrive) while
+            # pytest is imported and sets itself up. Options after -- could change what
+            # pytest's own parsing makes of the run; with any, the plugin builds the audit.
+            audit.start()
+            plugins.append(PreparedAudit(audit))
         import pytest
 
         from memcheck import plugin
 
         plugin.COMMAND_LINE = ["memcheck", *original]
         code = pytest.main(pytest_argv(args, passthrough), plugins=plugins)
-    finally:
-        _restore_environment(saved)
-    if code != pytest.ExitCode.INTERRUPTED:
-        # Should pytest have ended before it asked for the hosts, no collection outlives the
+        # Should pytest have ended without asking for the hosts, no collection outlives the
         # command; after Ctrl-C it is not waited for (ssh got the same signal).
-        audit.settle()
+        wait = code != pytest.ExitCode.INTERRUPTED
+    finally:
+        if wait:
+            audit.settle()
+        _restore_environment(saved)
     if capture.run is None:
         print(
             f"memcheck: error: pytest ended before the audit ran (exit {int(code)})",

@@ -167,6 +167,33 @@ def test_the_command_collects_before_pytest_starts(
     assert "drop_caches" not in out and "2 hosts" in out
 
 
+def test_collection_runs_inside_the_isolated_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The command changes os.environ for pytest; collecting threads copy it for every ssh
+    they start, so no change may happen while they run."""
+    monkeypatch.delenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    seen: list[str | None] = []
+    real_start, real_settle = Audit.start, Audit.settle
+
+    def start(self: Audit) -> None:
+        seen.append(os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"))
+        real_start(self)
+
+    def settle(self: Audit) -> None:
+        real_settle(self)
+        seen.append(os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"))
+
+    monkeypatch.setattr(Audit, "start", start)
+    monkeypatch.setattr(Audit, "settle", settle)
+    code, _, collecting = run_command(
+        monkeypatch, tmp_path, "--hosts", "local://", "--checks", "swappiness"
+    )
+    assert code in (0, 1) and collecting == [True]
+    assert seen == ["1", "1"]  # isolated from before the start until after the last host
+    assert "PYTEST_DISABLE_PLUGIN_AUTOLOAD" not in os.environ  # and restored after
+
+
 def test_options_after_a_double_dash_leave_the_audit_to_the_plugin(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
