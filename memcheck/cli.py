@@ -334,12 +334,6 @@ def _targets(args: argparse.Namespace) -> list[Any]:
     )
 
 
-def _csv(value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
 def pytest_argv(args: argparse.Namespace, passthrough: list[str]) -> list[str]:
     """The isolated pytest command line for a run."""
     argv = [

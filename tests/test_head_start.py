@@ -292,6 +292,7 @@ def test_a_terminal_without_a_descriptor_still_gets_the_progress_line() -> None:
         (["ssh://a", "b"], [{}, {}], False),
         (["ssh://a", "paramiko://b"], [{}, {}], True),
         (["c"], [{"connection": "paramiko"}], True),
+        (["paramiko://[::1", "ssh://a"], [{}, {}], False),  # left to its own collection
     ],
 )
 def test_paramiko_is_imported_up_front_only_for_paramiko_hosts(

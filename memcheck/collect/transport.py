@@ -422,7 +422,10 @@ def import_for(urls: Sequence[str], host_options: Sequence[Mapping[str, object]]
     made a one-host run ~0.3 s slower here, rather than faster.
     """
     for url, options in zip(urls, host_options):
-        scheme = testinfra.backend.parse_hostspec(url)[1].get("connection")
+        try:
+            scheme = testinfra.backend.parse_hostspec(url)[1].get("connection")
+        except ValueError:
+            continue  # collecting that host reports the problem, for that host only
         if (scheme or options.get("connection")) == "paramiko":
             # This runs before pytest starts, outside its warning capture: a deprecation
             # notice some paramiko and cryptography pairs print on import would reach the
