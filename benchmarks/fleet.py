@@ -6,6 +6,7 @@ test suite; it takes several minutes):
     pip install -e '.[bench]'
     python benchmarks/fleet.py                       # 1/10/50 hosts x -n 1/4/8, both transports
     python benchmarks/fleet.py --hosts 50 --workers 8 --tools memcheck --repeat 5
+    python benchmarks/fleet.py --hosts 50 --workers 8 --tools memcheck --with-swap
 
 It starts sshd on 127.0.0.1 (tests/integration/sshd.py: throwaway keys, its own config,
 stopped at the end) and reaches it through N host aliases of one ssh_config, so every "host"
@@ -66,8 +67,10 @@ def repeated(times: int, once: Callable[[], Measure]) -> Measure:
     )
 
 
-def hosts_arg(scheme: str, count: int) -> str:
-    return ",".join(f"{scheme}://live-{i}" for i in range(1, count + 1))
+def hosts_arg(scheme: str, count: int, alias: str) -> str:
+    """The test sshd's host aliases: `live-N`, or `swap-N`, whose commands see a /proc/swaps
+    listing a swap file (tests/integration/sshd.py)."""
+    return ",".join(f"{scheme}://{alias}-{i}" for i in range(1, count + 1))
 
 
 def clean_env() -> dict[str, str]:
@@ -93,7 +96,13 @@ def run(server: SshServer, argv: list[str], hosts: int) -> Measure:
 
 
 def memcheck(
-    server: SshServer, config: Path, scheme: str, hosts: int, workers: int, reports: Path
+    server: SshServer,
+    config: Path,
+    scheme: str,
+    hosts: int,
+    workers: int,
+    reports: Path,
+    alias: str = "live",
 ) -> Measure:
     # The command as a user runs it: the three reports are written (to a scratch folder).
     argv = [
@@ -101,7 +110,7 @@ def memcheck(
         "--profile",
         "database",
         "--hosts",
-        hosts_arg(scheme, hosts),
+        hosts_arg(scheme, hosts, alias),
         "--ssh-config",
         str(config),
         "-n",
@@ -113,13 +122,15 @@ def memcheck(
     return run(server, argv, hosts)
 
 
-def testinfra(server: SshServer, config: Path, scheme: str, hosts: int, workers: int) -> Measure:
+def testinfra(
+    server: SshServer, config: Path, scheme: str, hosts: int, workers: int, alias: str = "live"
+) -> Measure:
     argv = [
         str(BIN / "python"),
         "-m",
         "pytest",
         str(NATURAL),
-        f"--hosts={hosts_arg(scheme, hosts)}",
+        f"--hosts={hosts_arg(scheme, hosts, alias)}",
         f"--ssh-config={config}",
         "-q",
         "-p",
@@ -149,6 +160,11 @@ def main() -> int:
         help="an ssh_config line for every host, for both tools (e.g. KexAlgorithms=...)",
     )
     parser.add_argument(
+        "--with-swap",
+        action="store_true",
+        help="every host shows a swap device, so both tools wait for the second vmstat sample",
+    )
+    parser.add_argument(
         "--repeat",
         type=int,
         default=1,
@@ -161,6 +177,7 @@ def main() -> int:
         help="the same for testinfra (default 1: its 18 cells take about 40 minutes)",
     )
     args = parser.parse_args()
+    alias = "swap" if args.with_swap else "live"
     problem = missing_tools()
     if problem:
         sys.exit(f"cannot benchmark: {problem}")
@@ -187,7 +204,7 @@ def main() -> int:
             lines = [" ".join(o.split("=", 1)) for o in args.ssh_option]
             config.write_text("\n".join(lines) + "\n" + config.read_text())
         kex = subprocess.run(
-            ["ssh", "-G", "-F", str(config), "live-1"], capture_output=True, text=True
+            ["ssh", "-G", "-F", str(config), f"{alias}-1"], capture_output=True, text=True
         ).stdout
         print("# " + next((ln for ln in kex.splitlines() if ln.startswith("kexalgorithms")), ""))
         print(
@@ -203,13 +220,20 @@ def main() -> int:
                         ours = repeated(
                             args.repeat,
                             partial(
-                                memcheck, server, config, scheme, hosts, workers, work / "reports"
+                                memcheck,
+                                server,
+                                config,
+                                scheme,
+                                hosts,
+                                workers,
+                                work / "reports",
+                                alias,
                             ),
                         )
                     if "testinfra" in tools:
                         theirs = repeated(
                             args.testinfra_repeat,
-                            partial(testinfra, server, config, scheme, hosts, workers),
+                            partial(testinfra, server, config, scheme, hosts, workers, alias),
                         )
                     cells = [scheme, str(hosts), str(workers)]
                     for m in (ours, theirs):
