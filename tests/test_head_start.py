@@ -4,6 +4,7 @@ starts collecting before pytest is imported; pytest's plugin then takes that aud
 from __future__ import annotations
 
 import argparse
+import gc
 import io
 import os
 import pty
@@ -147,7 +148,11 @@ def run_command(
 
     monkeypatch.setattr(pytest, "main", spying_main)
     monkeypatch.chdir(tmp_path)
-    code = cli.main(list(argv))
+    thresholds = gc.get_threshold()  # the command tunes the collector for its own process
+    try:
+        code = cli.main(list(argv))
+    finally:
+        gc.set_threshold(*thresholds)
     return code, handed, collecting
 
 
