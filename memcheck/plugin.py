@@ -179,8 +179,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def _gather(config: pytest.Config, audit: Audit) -> None:
-    """Collect every host once, with output capture suspended so that the progress line
-    reaches the terminal."""
+    """Collect every host once (or wait for the collection the memcheck command started
+    before pytest), with output capture suspended so that the progress line reaches the
+    terminal."""
     if audit.hosts is not None:
         return
     capman = config.pluginmanager.getplugin("capturemanager")

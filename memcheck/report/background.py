@@ -1,7 +1,7 @@
 """Writing the reports beside pytest's item loop, in a child process.
 
 Every verdict is known before pytest runs its first item (the hosts are collected and judged
-during collection), and rendering JUnit, HTML and JSON for a fleet is Python work of the same
+before or while pytest collects its items), and rendering JUnit, HTML and JSON for a fleet is Python work of the same
 size as the item loop (about 0.8 s each for 50 hosts). In one process they take turns on one
 core; a forked child writes the reports while the parent runs the loop, so a machine with a
 spare core does both at once.
