@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Union
@@ -33,14 +34,27 @@ ParamValue = Union[bool, int, float, str, list[str], list[int]]
 Params = Mapping[str, ParamValue]
 
 
+# TOML integers are 64-bit (TOML 1.0); tomllib accepts any size, and a value of thousands of
+# digits cannot even be formatted into a message (int -> str stops at 4,300 digits).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 @dataclass(frozen=True)
 class Param:
-    """A threshold a profile may change; `kind` is the TOML type it must have."""
+    """A threshold a profile may change; `kind` is the TOML type it must have.
+
+    `low` and `high` bound a number (each item of a `list[int]`), both inclusive; a float is
+    always finite. `at_most` names another param of the same check that this one may not
+    exceed (swappiness `min` <= `max`), so a profile cannot ask for what nothing satisfies.
+    """
 
     default: ParamValue
     doc: str
     kind: Literal["int", "float", "str", "bool", "list[str]", "list[int]"] = "int"
     choices: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    at_most: str | None = None
 
     def accepts(self, value: object) -> bool:
         """True when `value` has the declared TOML type (and is one of `choices`, if any)."""
@@ -62,6 +76,54 @@ class Param:
             items = value if isinstance(value, list) else [value]
             ok = all(str(item) in self.choices for item in items)
         return ok
+
+    def range_text(self) -> str:
+        """The documented range, as `explain` and error messages show it ("" for none)."""
+        if self.kind not in ("int", "float", "list[int]"):
+            return ""
+        low, high = _number_text(self.low), _number_text(self.high)
+        if low and high:
+            text = f"{low}..{high}"
+        elif low:
+            text = f">= {low}"
+        elif high:
+            text = f"<= {high}"
+        else:
+            text = "finite" if self.kind == "float" else ""
+        if text and self.kind == "list[int]":
+            text = f"each {text}"
+        return text
+
+    def range_problem(self, value: object) -> str | None:
+        """Why `value` (already of the right type) is outside the documented range, or None."""
+        if self.kind not in ("int", "float", "list[int]"):
+            return None
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if isinstance(item, bool) or not isinstance(item, (int, float)):
+                continue
+            if isinstance(item, float) and not math.isfinite(item):
+                return f"{item} is not a finite number"
+            if isinstance(item, int) and not INT64_MIN <= item <= INT64_MAX:
+                return "the integer does not fit in 64 bits"
+            if (self.low is not None and item < self.low) or (
+                self.high is not None and item > self.high
+            ):
+                return f"{item} is out of range ({self.range_text()})"
+            if self.kind == "float" and isinstance(item, int):
+                try:
+                    float(item)
+                except OverflowError:
+                    return "the number is too large"
+        return None
+
+
+def _number_text(bound: float | None) -> str:
+    if bound is None:
+        return ""
+    if isinstance(bound, int) or bound.is_integer():
+        return str(int(bound))
+    return f"{bound:g}"
 
 
 @dataclass(frozen=True)
