@@ -564,16 +564,18 @@ def cmd_collect(args: argparse.Namespace) -> int:
             continue
         where = places[id(target)]
         problem = written.get(id(target), RuntimeError("the snapshot was not written"))
-        if problem is not None and not isinstance(problem, OSError):
+        if problem is not None and not isinstance(problem, (OSError, ConfigError)):
             raise problem
         if problem is not None:
-            # The disk, not the host: the other snapshots are kept, the run ends as 3.
+            # The disk or the folder, not the host: the other snapshots are kept, the run
+            # ends as 3.
             failed += 1
-            print(
-                f"memcheck: {target.label}: not written to {problem.filename or where}: "
-                f"{problem.strerror or problem}",
-                file=sys.stderr,
+            reason = (
+                f"{problem.filename or where}: {problem.strerror or problem}"
+                if isinstance(problem, OSError)
+                else str(problem)
             )
+            print(f"memcheck: {target.label}: not written: {reason}", file=sys.stderr)
             continue
         problems = len(got.info.errors)
         print(

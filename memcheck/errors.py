@@ -11,6 +11,7 @@ class Unavailable(MemcheckError):
     """A file a check needs could not be read on the host (missing, permission denied, ...)."""
 
     def __init__(self, path: str, reason: str) -> None:
+        path, reason = clip(path), clip(reason)
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
@@ -27,10 +28,23 @@ class Unavailable(MemcheckError):
 MISSING = "no such file"
 
 
+# What an error may quote of a host's text: a 16 MB line must not be copied into every
+# check's error and from there into every report.
+QUOTE_LIMIT = 300
+
+
+def clip(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """`text` cut to `limit` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text) - limit} more characters]"
+
+
 class ParseError(MemcheckError):
     """Text from a host did not have the shape its parser expects."""
 
     def __init__(self, source: str, problem: str) -> None:
+        source, problem = clip(source), clip(problem)
         super().__init__(f"cannot parse {source}: {problem}")
         self.source = source
         self.problem = problem

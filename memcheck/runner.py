@@ -512,6 +512,9 @@ class Audit:
                     host.snapshot = Snapshot.load(host.target.spec)
                 except ConfigError as exc:
                     host.error = str(exc)
+                except Exception as exc:
+                    # Whatever else a hostile snapshot does costs this host, not the run.
+                    host.error = f"{host.target.spec}: cannot load: {type(exc).__name__}: {exc}"
                 host.seconds = time.perf_counter() - started
                 if background and host.snapshot is not None:
                     # Started ahead of pytest: judge each snapshot as it loads, as live
@@ -522,7 +525,7 @@ class Audit:
         if live:
             self._collect(live, {id(h): i for i, h in enumerate(hosts)}, background)
         for host in hosts:
-            if host.snapshot is not None and host.facts is None:
+            if host.snapshot is not None and host.facts is None and host.error is None:
                 self._prepare(host)
         self.hosts = hosts
         return hosts
@@ -534,7 +537,17 @@ class Audit:
             self._verdict(index, host, check_id)
 
     def _prepare(self, host: HostData) -> None:
-        """Facts for a collected host and, with `--profile auto`, its own profile."""
+        """Facts for a collected host and, with `--profile auto`, its own profile; a host
+        that cannot be prepared ends in error (its checks with it), never the run."""
+        try:
+            self._prepare_facts(host)
+        except ConfigError:
+            raise  # a profile error is the run's (exit 2), not the host's
+        except Exception as exc:
+            host.facts = None
+            host.error = f"cannot judge this host: {type(exc).__name__}: {exc}"
+
+    def _prepare_facts(self, host: HostData) -> None:
         assert host.snapshot is not None
         baseline = self.options.baseline
         if self.plan is None:
@@ -672,11 +685,11 @@ class Audit:
                 HostResult(
                     name=name,
                     source=info.source if info and info.source else redact(host.target.spec),
-                    kernel=facts.kernel_release if facts else None,
-                    distribution=facts.distribution if facts else None,
+                    kernel=_fact(facts, "kernel_release"),
+                    distribution=_fact(facts, "distribution"),
                     collected_at=info.collected_at if info else None,
-                    in_container=facts.in_container if facts else None,
-                    cgroup_mode=facts.cgroup_mode if facts else None,
+                    in_container=_fact(facts, "in_container"),
+                    cgroup_mode=_fact(facts, "cgroup_mode"),
                     unreachable=host.error,
                     collection_errors=dict(info.errors) if info else {},
                     collection_seconds=round(host.seconds, 3),
@@ -741,7 +754,7 @@ def memory_summary(facts: Facts) -> dict[str, int | None] | None:
     """The host's memory composition from /proc/meminfo for the report; None when unreadable."""
     try:
         info = facts.meminfo
-    except MemcheckError:
+    except Exception:  # the report's bar only; the checks say what was wrong with the file
         return None
     total, available = info.mem_total_bytes, info.mem_available_bytes
     cache = None
@@ -760,6 +773,17 @@ def memory_summary(facts: Facts) -> dict[str, int | None] | None:
             else None
         ),
     }
+
+
+def _fact(facts: Facts | None, name: str) -> Any:
+    """A host fact for the report's header, or None when the host cannot tell (an unreadable
+    or malformed file is the checks' to report, not a reason to lose the report)."""
+    if facts is None:
+        return None
+    try:
+        return getattr(facts, name)
+    except Exception:
+        return None
 
 
 def _selection(profile: EffectiveProfile) -> dict[str, dict[str, Any]]:

@@ -6,16 +6,24 @@ collect step can tell them apart. Paths are absolute host paths (`/proc/meminfo`
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import io
 import json
+import math
 import os
 import posixpath
 import re
+import shutil
+import stat
 import tarfile
-from collections.abc import Iterable, Mapping
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+from types import MappingProxyType
+from typing import IO
 
 from memcheck.errors import MISSING, ConfigError, Unavailable
 
@@ -56,24 +64,67 @@ class HostInfo:
 
     @classmethod
     def from_json(cls, data: object, where: str) -> HostInfo:
+        """Read host.json strictly: a snapshot whose metadata has the wrong shape is refused
+        with the key at fault (`ConfigError`), so that host ends in error, not in a crash."""
         if not isinstance(data, dict):
             raise ConfigError(where, None, "expected a JSON object")
+
+        def text(key: str, default: str = "") -> str:
+            value = data.get(key)
+            if value is None:
+                return default
+            if not isinstance(value, str):
+                raise ConfigError(where, key, f"expected a string, got {type(value).__name__}")
+            return value
+
         errors = data.get("errors") or {}
-        if not isinstance(errors, dict):
+        if not isinstance(errors, dict) or not all(isinstance(v, str) for v in errors.values()):
             raise ConfigError(where, "errors", "expected an object of path: reason")
-        interval = data.get("sample_interval_seconds")
         notes = data.get("notes") or []
-        if not isinstance(notes, list):
+        if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
             raise ConfigError(where, "notes", "expected a list of strings")
+        interval = data.get("sample_interval_seconds")
+        if interval is not None and not (
+            isinstance(interval, (int, float))
+            and not isinstance(interval, bool)
+            and _finite_non_negative(interval)
+        ):
+            raise ConfigError(
+                where, "sample_interval_seconds", "expected a finite number of seconds >= 0"
+            )
+        collected_at = text("collected_at")
+        if collected_at and parse_utc(collected_at) is None:
+            raise ConfigError(
+                where, "collected_at", f"expected an ISO-8601 time, got {collected_at[:60]!r}"
+            )
         return cls(
-            hostname=str(data.get("hostname") or "unknown"),
-            collected_at=str(data.get("collected_at") or ""),
-            memcheck_version=str(data.get("memcheck_version") or ""),
-            source=str(data.get("source") or ""),
-            sample_interval_seconds=float(interval) if isinstance(interval, (int, float)) else None,
-            errors={str(k): str(v) for k, v in errors.items()},
-            notes=[str(n) for n in notes],
+            hostname=text("hostname") or "unknown",
+            collected_at=collected_at,
+            memcheck_version=text("memcheck_version"),
+            source=text("source"),
+            sample_interval_seconds=float(interval) if interval is not None else None,
+            errors=dict(errors),
+            notes=list(notes),
         )
+
+
+def _finite_non_negative(value: float) -> bool:
+    try:
+        return math.isfinite(float(value)) and value >= 0
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
+def parse_utc(text: str) -> datetime | None:
+    """An ISO-8601 time as an aware UTC datetime, or None when it is not one or lies outside
+    what a datetime can hold once moved to UTC (`0001-01-01T00:00:00+14:00`)."""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        return None
 
 
 def _norm(path: str) -> str:
@@ -94,7 +145,15 @@ class Snapshot:
         dirs: Iterable[str] = (),
     ) -> None:
         self.info = info
-        self.files: dict[str, bytes] = {_norm(p): b for p, b in (files or {}).items()}
+        self.files: dict[str, bytes] = {}
+        for path, data in (files or {}).items():
+            path = _norm(path)
+            # The same limits as a snapshot read from disk, so a live host and its saved
+            # snapshot give the same verdicts (loaders have cut their files already).
+            data, note = cap_file(path, data)
+            if note:
+                info.notes.append(note)
+            self.files[path] = data
         self.links: dict[str, str] = {_norm(p): t for p, t in (links or {}).items()}
         self.dirs: set[str] = {_norm(d) for d in dirs}
         dirs = self.dirs
@@ -271,77 +330,131 @@ class Snapshot:
     # -- persistence ----------------------------------------------------------------------
     @classmethod
     def load(cls, root: str | os.PathLike[str]) -> Snapshot:
-        """Read a snapshot directory or `.tar.gz` (SPEC section 4)."""
+        """Read a snapshot directory or `.tar.gz` (SPEC section 4), within `LIMITS`.
+
+        Only regular files and symbolic links are read; anything else in the tree is recorded
+        as unreadable. A file over its size limit is truncated and a note says so; a snapshot
+        over the limits on entries or bytes is refused (`ConfigError`).
+        """
         path = Path(root)
         if path.is_dir():
             return cls._load_dir(path)
         if path.is_file():
             return cls._load_tar(path)
+        if path.exists():
+            raise ConfigError(str(root), None, "not a snapshot directory or .tar.gz file")
         raise ConfigError(str(root), None, "no such snapshot directory or .tar.gz file")
 
     @classmethod
     def _load_dir(cls, top: Path) -> Snapshot:
+        budget = _Budget(str(top))
         files: dict[str, bytes] = {}
         links: dict[str, str] = {}
         dirs: list[str] = []
-        for dirpath, dirnames, filenames in os.walk(top, followlinks=False):
-            rel_dir = "/" + os.path.relpath(dirpath, top).replace(os.sep, "/")
-            for name in list(dirnames):
-                full = os.path.join(dirpath, name)
-                rel = _norm(posixpath.join(rel_dir, name))
-                if os.path.islink(full):
-                    links[rel] = os.readlink(full)
-                    dirnames.remove(name)
-                else:
-                    dirs.append(rel)
-            for name in filenames:
-                full = os.path.join(dirpath, name)
-                rel = _norm(posixpath.join(rel_dir, name))
-                if os.path.islink(full):
-                    links[rel] = os.readlink(full)
-                else:
-                    try:
-                        with open(full, "rb") as fh:
-                            files[rel] = fh.read()
-                    except OSError as exc:
-                        raise ConfigError(str(full), None, f"cannot read: {exc.strerror}") from exc
-        return cls._from_parts(str(top), files, links, dirs)
+        errors: dict[str, str] = {}
+        notes: list[str] = []
+        pending = [(os.fspath(top), "")]
+        while pending:
+            folder, rel_folder = pending.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError as exc:
+                errors[rel_folder or "/"] = f"cannot list: {exc.strerror or exc}"
+                continue
+            for entry in entries:
+                rel = _norm(rel_folder + "/" + entry.name)
+                budget.entry(rel)
+                try:
+                    if entry.is_symlink():
+                        links[rel] = os.readlink(entry.path)
+                    elif entry.is_dir(follow_symlinks=False):
+                        dirs.append(rel)
+                        pending.append((entry.path, rel))
+                    elif entry.is_file(follow_symlinks=False):
+                        data, note = _read_file(entry.path, rel)
+                        budget.spend(len(data))
+                        files[rel] = data
+                        if note:
+                            notes.append(note)
+                    else:
+                        errors[rel] = f"not a regular file ({_kind(entry.path)}); not read"
+                except OSError as exc:
+                    errors[rel] = f"cannot read: {exc.strerror or exc}"
+        return cls._from_parts(str(top), files, links, dirs, errors, notes)
 
     @classmethod
     def _load_tar(cls, archive: Path) -> Snapshot:
-        files: dict[str, bytes] = {}
-        links: dict[str, str] = {}
-        dirs: list[str] = []
+        # Streamed member by member: nothing is read past the limits, and a member's data is
+        # skipped without being read when it is not wanted.
+        budget = _Budget(str(archive))
+        entries: dict[str, tuple[str, bytes | str | None]] = {}
+        notes: list[str] = []
         try:
             with tarfile.open(archive, "r:*") as tar:
-                members = tar.getmembers()
-                names = [m.name.lstrip("./") for m in members if m.name.strip("./")]
-                top = _common_top(names)
-                for member in members:
-                    name = member.name.lstrip("./")
-                    if not name:
+                while True:
+                    member = tar.next()
+                    if member is None:
+                        break
+                    if tar.offset > LIMITS.tar_stream_bytes:
+                        raise ConfigError(
+                            str(archive),
+                            None,
+                            f"holds more than {_mib(LIMITS.tar_stream_bytes)} of archive "
+                            "data (the limit for a snapshot tarball)",
+                        )
+                    name = _member_name(member.name)
+                    if name is None:
                         continue
-                    if top and (name == top or name.startswith(top + "/")):
-                        name = name[len(top) :]
-                    rel = _norm(name)
-                    if ".." in rel.split("/"):
-                        continue
+                    budget.entry(name)
                     if member.issym():
-                        links[rel] = member.linkname
+                        entries[name] = ("link", member.linkname)
                     elif member.isdir():
-                        dirs.append(rel)
-                    elif member.isfile():
+                        entries[name] = ("dir", None)
+                    elif member.isreg():
                         fh = tar.extractfile(member)
-                        files[rel] = fh.read() if fh else b""
-        except (tarfile.TarError, OSError, EOFError) as exc:
+                        data, note = _read_capped(fh, "/" + name, member.size) if fh else (b"", "")
+                        budget.spend(len(data))
+                        entries[name] = ("file", data)
+                        if note:
+                            notes.append(note)
+                    else:
+                        kind = "hard link" if member.islnk() else "special file"
+                        entries[name] = ("error", f"not a regular file ({kind}); not read")
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
             raise ConfigError(
                 str(archive), None, f"not a readable .tar.gz snapshot: {exc}"
             ) from exc
-        return cls._from_parts(str(archive), files, links, dirs)
+        top = _common_top([n for n, (kind, _) in entries.items()])
+        files: dict[str, bytes] = {}
+        links: dict[str, str] = {}
+        dirs: list[str] = []
+        errors: dict[str, str] = {}
+        for name, (kind, value) in entries.items():
+            if top and (name == top or name.startswith(top + "/")):
+                name = name[len(top) :]
+            rel = _norm(name)
+            if kind == "link":
+                links[rel] = str(value)
+            elif kind == "dir":
+                dirs.append(rel)
+            elif kind == "file":
+                files[rel] = value if isinstance(value, bytes) else b""
+            else:
+                errors[rel] = str(value)
+        # The notes name paths as the tarball did; strip the top folder there too.
+        if top:
+            notes = [n.replace("/" + top + "/", "/", 1) for n in notes]
+        return cls._from_parts(str(archive), files, links, dirs, errors, notes)
 
     @classmethod
     def _from_parts(
-        cls, where: str, files: dict[str, bytes], links: dict[str, str], dirs: list[str]
+        cls,
+        where: str,
+        files: dict[str, bytes],
+        links: dict[str, str],
+        dirs: list[str],
+        errors: Mapping[str, str] = MappingProxyType({}),
+        notes: Sequence[str] = (),
     ) -> Snapshot:
         raw = files.pop(HOST_JSON, None)
         if raw is None:
@@ -352,71 +465,309 @@ class Snapshot:
                 source=f"root://{where}",
             )
         else:
-            try:
-                data = json.loads(raw.decode("utf-8", errors="replace"))
-            except ValueError as exc:
-                raise ConfigError(where + HOST_JSON, None, f"not valid JSON: {exc}") from exc
-            info = HostInfo.from_json(data, where + HOST_JSON)
+            info = HostInfo.from_json(_host_json(raw, where + HOST_JSON), where + HOST_JSON)
             if not info.source:
                 info.source = f"root://{where}"
+        # What the tree itself shows (a FIFO, a folder that could not be listed) joins what
+        # the collection recorded; the collection's own reason wins for the same path.
+        info.errors = {**errors, **info.errors}
+        info.notes = [*info.notes, *notes]
         return cls(info, files, links, dirs)
 
     def write(self, out: str | os.PathLike[str]) -> None:
-        """Write the snapshot as a directory, or as a `.tar.gz` when the name says so."""
+        """Write the snapshot as a directory, or as a `.tar.gz` when the name says so.
+
+        Never through a link: a folder is written fresh (an earlier snapshot there is removed
+        first, its links unlinked, not followed) and every file is created anew with
+        `O_NOFOLLOW`, so a link recorded from a host (`/etc/os-release -> /etc/passwd`) stays
+        a link and nothing is written outside `out`. `ConfigError` when `out` is something
+        else than a snapshot folder, an empty folder or a regular file.
+        """
         target = str(out)
         if target.endswith((".tar.gz", ".tgz")):
             self._write_tar(target)
         else:
-            self._write_dir(Path(target))
+            self._write_dir(target)
 
     def _entries(self) -> dict[str, bytes]:
         entries = dict(self.files)
         entries[HOST_JSON] = (json.dumps(self.info.to_json(), indent=2) + "\n").encode()
         return entries
 
-    def _write_dir(self, top: Path) -> None:
-        # Plain os calls and each folder made once: a host has about a thousand files, and
-        # `memcheck collect --out` writes one snapshot per host of a fleet.
-        base = os.fspath(top)
-        os.makedirs(base, exist_ok=True)
-        made = {"/"}
+    def _write_dir(self, target: str) -> None:
+        _prepare_folder(target)
+        top = os.open(target, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        folders: dict[str, int] = {"": top}
 
-        def folder(path: str) -> None:
-            if path not in made:
-                os.makedirs(base + path, exist_ok=True)
-                made.add(path)
+        def folder(path: str) -> int:
+            # The descriptor of a folder below `out`, made (and opened) one name at a time
+            # without following links: every later write is relative to it.
+            found = folders.get(path)
+            if found is not None:
+                return found
+            parent, _, name = path.rpartition("/")
+            base = folder(parent)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(name, 0o755, dir_fd=base)
+            fd = os.open(
+                name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=base
+            )
+            folders[path] = fd
+            return fd
 
-        for d in sorted(self.dirs):
-            folder(d)
-        for path, data in self._entries().items():
-            folder(path[: path.rfind("/")] or "/")
-            with open(base + path, "wb") as fh:
-                fh.write(data)
-        for path, target in self.links.items():
-            folder(path[: path.rfind("/")] or "/")
-            dest = base + path
-            if os.path.lexists(dest):
-                os.unlink(dest)
-            os.symlink(target, dest)
+        try:
+            for d in sorted(self.dirs - {"/"}):
+                folder(d)
+            for path, data in self._entries().items():
+                parent, _, name = path.rpartition("/")
+                fd = os.open(
+                    name,
+                    os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                    0o644,
+                    dir_fd=folder(parent),
+                )
+                with open(fd, "wb") as fh:
+                    fh.write(data)
+            for path, link in self.links.items():
+                parent, _, name = path.rpartition("/")
+                try:
+                    os.symlink(link, name, dir_fd=folder(parent))
+                except FileExistsError:
+                    pass  # a folder or file of the same name was recorded too: it stays
+        except NotADirectoryError as exc:
+            # A path below a recorded link or file: written nowhere rather than through it.
+            raise ConfigError(target, None, f"cannot write the snapshot: {exc}") from exc
+        finally:
+            for fd in folders.values():
+                os.close(fd)
 
     def _write_tar(self, target: str) -> None:
         Path(target).parent.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(target, "w:gz") as tar:
-            for d in sorted(self.dirs - {"/"}):
-                info = tarfile.TarInfo(d.lstrip("/"))
-                info.type = tarfile.DIRTYPE
-                info.mode = 0o755
-                tar.addfile(info)
-            for path, data in sorted(self._entries().items()):
-                info = tarfile.TarInfo(path.lstrip("/"))
-                info.size = len(data)
-                info.mode = 0o644
-                tar.addfile(info, io.BytesIO(data))
-            for path, link in sorted(self.links.items()):
-                info = tarfile.TarInfo(path.lstrip("/"))
-                info.type = tarfile.SYMTYPE
-                info.linkname = link
-                tar.addfile(info)
+        _refuse_non_regular(target)
+        partial = f"{target}.partial-{os.getpid()}"
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        try:
+            with open(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
+                for d in sorted(self.dirs - {"/"}):
+                    info = tarfile.TarInfo(d.lstrip("/"))
+                    info.type = tarfile.DIRTYPE
+                    info.mode = 0o755
+                    tar.addfile(info)
+                for path, data in sorted(self._entries().items()):
+                    info = tarfile.TarInfo(path.lstrip("/"))
+                    info.size = len(data)
+                    info.mode = 0o644
+                    tar.addfile(info, io.BytesIO(data))
+                for path, link in sorted(self.links.items()):
+                    info = tarfile.TarInfo(path.lstrip("/"))
+                    info.type = tarfile.SYMTYPE
+                    info.linkname = link
+                    tar.addfile(info)
+            _refuse_non_regular(target)
+            os.replace(partial, target)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(partial)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one snapshot may hold; each is documented in docs/limits.md."""
+
+    file_bytes: int = 4 << 20
+    """One file: a /proc, /sys or configuration file over this is truncated, with a note."""
+    kernel_log_bytes: int = 16 << 20
+    """The kernel log: its most recent 16 MiB are kept (OOM kills are judged on recent ones)."""
+    host_json_bytes: int = 1 << 20
+    total_bytes: int = 256 << 20
+    """All files together; a snapshot over this is refused (that host ends in error)."""
+    entries: int = 250_000
+    """Files, links and folders together; over this the snapshot is refused."""
+    tar_stream_bytes: int = 1 << 30
+    """Archive data a tarball may make memcheck walk through (uncompressed)."""
+
+
+LIMITS = Limits()
+
+
+class _Budget:
+    """Counts a snapshot's entries and bytes as it loads; refuses it past `LIMITS`."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.entries = 0
+        self.bytes = 0
+
+    def entry(self, path: str) -> None:
+        self.entries += 1
+        if self.entries > LIMITS.entries:
+            raise ConfigError(
+                self.where, None, f"holds more than {LIMITS.entries} entries (the limit)"
+            )
+
+    def spend(self, size: int) -> None:
+        self.bytes += size
+        if self.bytes > LIMITS.total_bytes:
+            raise ConfigError(
+                self.where,
+                None,
+                f"holds more than {_mib(LIMITS.total_bytes)} of files (the limit)",
+            )
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:g} MiB"
+
+
+def _limit_for(path: str) -> int:
+    if path == KERNEL_LOG:
+        return LIMITS.kernel_log_bytes
+    if path == HOST_JSON:
+        return LIMITS.host_json_bytes
+    return LIMITS.file_bytes
+
+
+def _truncation_note(path: str, size: int | None, limit: int) -> str:
+    whole = f"{size} bytes" if size is not None else f"more than {limit} bytes"
+    kept = "the last" if path == KERNEL_LOG else "the first"
+    return f"{path}: {whole}, truncated to {kept} {_mib(limit)} (snapshot file limit)"
+
+
+def _keep_tail(data: bytes, limit: int) -> bytes:
+    """The last `limit` bytes of a log, from the first whole line among them."""
+    tail = data[-limit:]
+    cut = tail.find(b"\n")
+    return tail[cut + 1 :] if 0 <= cut < len(tail) - 1 else tail
+
+
+def cap_file(path: str, data: bytes) -> tuple[bytes, str]:
+    """`data` within the limit for `path`, and a note when it had to be cut ('' if not)."""
+    limit = _limit_for(path)
+    if len(data) <= limit:
+        return data, ""
+    kept = _keep_tail(data, limit) if path == KERNEL_LOG else data[:limit]
+    return kept, _truncation_note(path, len(data), limit)
+
+
+def _read_capped(fh: IO[bytes], path: str, size: int | None) -> tuple[bytes, str]:
+    """Read an open file within the limit for `path` (the tail of a kernel log)."""
+    limit = _limit_for(path)
+    if path != KERNEL_LOG:
+        data = fh.read(limit + 1)
+        if len(data) <= limit:
+            return data, ""
+        return data[:limit], _truncation_note(path, size, limit)
+    # A log: keep a rolling tail, so memory stays bounded whatever its length.
+    tail = b""
+    total = 0
+    while chunk := fh.read(1 << 20):
+        total += len(chunk)
+        tail = (tail + chunk)[-(limit + 1) :]
+    if total <= limit:
+        return tail, ""
+    return _keep_tail(tail, limit), _truncation_note(path, total, limit)
+
+
+def _read_file(full: str, rel: str) -> tuple[bytes, str]:
+    """A regular file of a snapshot folder, opened without following a link and without
+    blocking (should it have become a FIFO since it was listed), within its limit."""
+    fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with open(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(0, f"not a regular file ({_kind_of(info.st_mode)}); not read")
+        return _read_capped(fh, rel, info.st_size)
+
+
+def _kind(path: str) -> str:
+    try:
+        return _kind_of(os.lstat(path).st_mode)
+    except OSError:
+        return "unknown"
+
+
+def _kind_of(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "FIFO"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISDIR, "directory"),
+        (stat.S_ISLNK, "symbolic link"),
+    ):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def _member_name(name: str) -> str | None:
+    """A tarball member's path relative to the snapshot's top, or None to skip it: `./x`
+    and `/x` are `x` (only a leading `./` is dropped: `.memcheck` keeps its dot); names that
+    climb out with `..` are skipped."""
+    while name.startswith("./"):
+        name = name[2:]
+    name = name.strip("/")
+    if name in ("", "."):
+        return None
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if ".." in parts or not parts:
+        return None
+    return "/".join(parts)
+
+
+def _host_json(raw: bytes, where: str) -> object:
+    if len(raw) > LIMITS.host_json_bytes:
+        raise ConfigError(where, None, f"larger than {_mib(LIMITS.host_json_bytes)}")
+    try:
+        return json.loads(raw.decode("utf-8", errors="replace"))
+    except RecursionError:
+        raise ConfigError(where, None, "not valid JSON: nested too deeply") from None
+    except ValueError as exc:
+        raise ConfigError(where, None, f"not valid JSON: {exc}") from exc
+
+
+def _refuse_non_regular(target: str) -> None:
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        raise ConfigError(
+            target, None, f"is a {_kind_of(mode)}, not a regular file: refusing to replace it"
+        )
+
+
+def _prepare_folder(target: str) -> None:
+    """Make `target` an empty folder to write a snapshot into: created when absent, emptied
+    when it holds an earlier snapshot (links in it unlinked, never followed), refused when
+    it is a link, a file, or a folder with something else in it."""
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        os.makedirs(target, exist_ok=True)
+        return
+    if not stat.S_ISDIR(mode):
+        raise ConfigError(
+            target,
+            None,
+            f"is a {_kind_of(mode)}: give a new or empty folder, or an earlier snapshot",
+        )
+    names = os.listdir(target)
+    if not names:
+        return
+    marker = os.path.join(target, META_DIR.lstrip("/"))
+    if not (os.path.isdir(marker) and not os.path.islink(marker)):
+        raise ConfigError(
+            target, None, "is a folder that holds something else than a memcheck snapshot"
+        )
+    for name in names:
+        full = os.path.join(target, name)
+        if os.path.isdir(full) and not os.path.islink(full):
+            # rmtree removes links below without following them (and is safe against a
+            # folder being swapped for a link while it runs, where the platform allows).
+            shutil.rmtree(full)
+        else:
+            os.unlink(full)
 
 
 _SLASH_IN_BRACKETS = re.compile(r"\[[^\]]*/[^\]]*\]")
