@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import os
+import reprlib
+import stat
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -29,6 +32,84 @@ AUTO = "auto"
 _TABLES = ("authority", "checks", "params", "profile", "severity")
 _PROFILE_KEYS = ("description", "extends", "fail_on", "name")
 _CHECKS_KEYS = ("exclude", "include")
+
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+"""The largest profile or waiver file read: real ones are a few KB; a larger one is a mistake
+(or /dev/zero behind a link) and is refused rather than read."""
+MAX_EXTENDS_DEPTH = 32
+"""How deep an `extends` chain may go (the built-in profiles use two levels)."""
+MAX_EXTENDS = 64
+"""How many profiles one file may extend directly."""
+
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = 60
+_SHOWN.maxother = 60
+_SHOWN.maxlist = 8
+_SHOWN.maxdict = 4
+
+
+def shown(value: object) -> str:
+    """`repr(value)` cut short, so a message about a 4 MB string or a deep array stays a line."""
+    return _SHOWN.repr(value)
+
+
+def read_config_bytes(path: str | os.PathLike[str], where: str) -> bytes:
+    """The bytes of a configuration file (a profile, waivers), or ConfigError naming `where`.
+
+    Only a regular file is read, and at most MAX_CONFIG_BYTES of it: a FIFO, a device such as
+    /dev/zero or a socket (or a link to one) is refused without being read.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(where, None, f"cannot read: {reason}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(where, None, "not a regular file; refused")
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(where, None, f"larger than {MAX_CONFIG_BYTES // 2**20} MiB; refused")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_CONFIG_BYTES:
+            chunk = os.read(fd, MAX_CONFIG_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise ConfigError(where, None, f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if size > MAX_CONFIG_BYTES:  # it grew while being read
+        raise ConfigError(where, None, f"larger than {MAX_CONFIG_BYTES // 2**20} MiB; refused")
+    return b"".join(chunks)
+
+
+def parse_toml(data: bytes, where: str) -> dict[str, Any]:
+    """A TOML document, or ConfigError: tomllib raises more than TOMLDecodeError on hostile
+    text (RecursionError on deep nesting, ValueError on an integer of over 4,300 digits)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(where, None, f"not UTF-8 text ({exc.reason})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(where, None, f"invalid TOML: {_first_line(exc)}") from None
+    except RecursionError:
+        raise ConfigError(where, None, "invalid TOML: nested too deeply") from None
+    except MemoryError:
+        raise ConfigError(where, None, "invalid TOML: too large to parse") from None
+    except ValueError as exc:  # int() of a literal over sys.get_int_max_str_digits()
+        raise ConfigError(where, None, f"invalid TOML: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).splitlines()
+    return lines[0][:200] if lines else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -157,13 +238,18 @@ def builtin_profile_names() -> list[str]:
 
 def _locate(spec: str, base: Path | None, where: str, key: str | None) -> _Located:
     if _is_path(spec):
-        path = Path(spec).expanduser()
+        path = Path(spec)
+        try:
+            path = path.expanduser()
+        except RuntimeError:  # ~user of no known user: taken literally, then not found
+            pass
         if not path.is_absolute() and base is not None:
             path = base / path
         if not path.is_file():
+            problem = "not a regular file; refused" if path.exists() else "no such profile file"
             if key is None:
-                raise ConfigError(str(path), None, "no such profile file")
-            raise ConfigError(where, key, f"no such profile file: {path}")
+                raise ConfigError(str(path), None, problem)
+            raise ConfigError(where, key, f"{problem}: {path}")
         resolved = path.resolve()
         stem = path.name[: -len(".toml")] if path.name.endswith(".toml") else path.name
         return _Located(stem, str(path), str(resolved), False, path, resolved.parent)
@@ -185,19 +271,14 @@ def _locate(spec: str, base: Path | None, where: str, key: str | None) -> _Locat
 
 
 def _read(located: _Located) -> tuple[dict[str, Any], str]:
-    try:
-        data: bytes = located.file.read_bytes()
-    except OSError as exc:
-        raise ConfigError(located.display, None, f"cannot read: {exc.strerror or exc}") from exc
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(located.display, None, f"not UTF-8 text ({exc.reason})") from exc
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(located.display, None, f"invalid TOML: {exc}") from exc
-    return doc, hashlib.sha256(data).hexdigest()
+    if located.builtin:
+        try:
+            data: bytes = located.file.read_bytes()
+        except OSError as exc:
+            raise ConfigError(located.display, None, f"cannot read: {exc.strerror or exc}") from exc
+    else:
+        data = read_config_bytes(located.file, located.display)
+    return parse_toml(data, located.display), hashlib.sha256(data).hexdigest()
 
 
 # --- validating one file ----------------------------------------------------------------------
@@ -252,8 +333,8 @@ def _strings(value: object, where: str, key: str) -> list[str]:
 
 def _severity(value: object, where: str, key: str | None) -> Severity:
     if value not in SEVERITIES:
-        shown = repr(value) if isinstance(value, str) else _type_name(value)
-        raise ConfigError(where, key, f"expected one of {', '.join(SEVERITIES)}, got {shown}")
+        got = shown(value) if isinstance(value, str) else _type_name(value)
+        raise ConfigError(where, key, f"expected one of {', '.join(SEVERITIES)}, got {got}")
     return value
 
 
@@ -314,6 +395,10 @@ def _parse(
     if not isinstance(name, str) or not name:
         raise ConfigError(where, "profile.name", f"expected a string, got {_type_name(name)}")
     extends = _strings(profile.get("extends", []), where, "profile.extends")
+    if len(extends) > MAX_EXTENDS:
+        raise ConfigError(
+            where, "profile.extends", f"extends {len(extends)} profiles; at most {MAX_EXTENDS}"
+        )
     description = profile.get("description")
     if description is not None and not isinstance(description, str):
         raise ConfigError(
@@ -359,8 +444,11 @@ def _parse(
                     where,
                     f"{key}.{param}",
                     f"expected {_param_expectation(declared[param])}, got {_type_name(value)}"
-                    + (f" {value!r}" if isinstance(value, (str, list)) else f" {value}"),
+                    + f" {shown(value)}",
                 )
+            problem = declared[param].range_problem(value)
+            if problem is not None:
+                raise ConfigError(where, f"{key}.{param}", problem)
             # TOML integers given for a float param are kept as floats, so judges see one type.
             if declared[param].kind == "float" and isinstance(value, int):
                 value = float(value)
@@ -378,9 +466,9 @@ def _parse(
         if check_id not in checks:
             raise ConfigError(where, key, "unknown check id")
         if not isinstance(value, str) or not value.strip():
-            shown = "an empty string" if isinstance(value, str) else _type_name(value)
+            got = "an empty string" if isinstance(value, str) else _type_name(value)
             raise ConfigError(
-                where, key, f"expected the authority's name and address as text, got {shown}"
+                where, key, f"expected the authority's name and address as text, got {got}"
             )
         authority[check_id] = " ".join(value.split())
 
@@ -409,6 +497,8 @@ class _Loader:
     def __init__(self, checks: Mapping[str, Check]) -> None:
         self.checks = checks
         self.parsed: dict[str, _Parsed] = {}
+        # Each file's own chain (what `--profile FILE` alone applies), by file key.
+        self.own: dict[str, list[_Parsed]] = {}
 
     def chain(self, spec: str) -> list[_Parsed]:
         """The files `spec` stands for, in the order they apply: parents first, each once."""
@@ -424,29 +514,90 @@ class _Loader:
         key: str | None,
         stack: list[_Located],
         out: list[_Parsed],
-    ) -> None:
+    ) -> str:
         located = _locate(spec, base, where, key)
         if any(s.key == located.key for s in stack):
             cycle = " -> ".join([s.display for s in stack] + [located.display])
             raise ConfigError(where, key or "profile.extends", f"extends cycle: {cycle}")
+        if len(stack) >= MAX_EXTENDS_DEPTH:
+            path = f"{stack[0].display} -> ... -> {stack[-1].display} -> {located.display}"
+            raise ConfigError(
+                where,
+                key or "profile.extends",
+                f"extends chain deeper than {MAX_EXTENDS_DEPTH} profiles: {path}",
+            )
         if any(p.key == located.key for p in out):
-            return
+            return located.key
         parsed = self.parsed.get(located.key)
         if parsed is None:
             doc, sha256 = _read(located)
             parsed = _parse(located, doc, sha256, self.checks)
             self.parsed[located.key] = parsed
+        parents: list[str] = []
         for parent in parsed.extends:
             if located.builtin and _is_path(parent):
                 raise ConfigError(
                     located.display,
                     "profile.extends",
-                    f"a built-in profile extends built-in names only, not {parent!r}",
+                    f"a built-in profile extends built-in names only, not {shown(parent)}",
                 )
-            self._walk(
-                parent, parsed.base, located.display, "profile.extends", [*stack, located], out
+            parents.append(
+                self._walk(
+                    parent, parsed.base, located.display, "profile.extends", [*stack, located], out
+                )
             )
+        if located.key not in self.own:
+            own: list[_Parsed] = []
+            for parent_key in parents:
+                own += [p for p in self.own[parent_key] if p not in own]
+            own.append(parsed)
+            _check_order(parsed, own, self.checks)
+            self.own[located.key] = own
         out.append(parsed)
+        return located.key
+
+
+def _check_order(parsed: _Parsed, own: list[_Parsed], checks: Mapping[str, Check]) -> None:
+    """Refuse a file whose values, over what it inherits, ask for min > max (`at_most` pairs).
+
+    Only pairs the file itself sets a side of are its mistake; two parents that disagree are
+    a combination, reported as a conflict when profiles are combined on the command line.
+    """
+    for check_id, values in parsed.params.items():
+        declared = checks[check_id].meta.params
+        for name, param in declared.items():
+            upper = param.at_most
+            if (
+                upper is None
+                or upper not in declared
+                or (name not in values and upper not in values)
+            ):
+                continue
+            merged: dict[str, tuple[ParamValue, str]] = {
+                n: (p.default, "the check's default") for n, p in declared.items()
+            }
+            for item in own:
+                for n, v in item.params.get(check_id, {}).items():
+                    merged[n] = (v, item.source.path)
+            (low, _), (high, _) = merged[name], merged[upper]
+            if not _exceeds(low, high):
+                continue
+            prefix = f"params.{check_id}"
+            if upper in values:
+                origin = merged[name][1]
+                where = "" if origin == parsed.source.path else f", from {origin}"
+                problem = f"{high} is below {name} ({low}{where}): nothing could pass"
+                raise ConfigError(parsed.source.path, f"{prefix}.{upper}", problem)
+            origin = merged[upper][1]
+            problem = f"{low} is above {upper} ({high}, from {origin}): nothing could pass"
+            raise ConfigError(parsed.source.path, f"{prefix}.{name}", problem)
+
+
+def _exceeds(low: object, high: object) -> bool:
+    numbers = (int, float)
+    if isinstance(low, bool) or isinstance(high, bool):
+        return False
+    return isinstance(low, numbers) and isinstance(high, numbers) and low > high
 
 
 @dataclass
