@@ -38,7 +38,11 @@ META = CheckMeta(
     reads=CGROUP_LIMIT_READS,
     params={
         "max_used_percent": Param(
-            90.0, "highest working set allowed, in percent of the cgroup's memory limit", "float"
+            90.0,
+            "highest working set allowed, in percent of the cgroup's memory limit",
+            "float",
+            low=0.0,
+            high=100.0,
         ),
     },
 )

@@ -32,7 +32,7 @@ META = CheckMeta(
     ),
     reads=("/proc/vmstat", "/proc/uptime"),
     params={
-        "max_per_hour": Param(10.0, "highest allowed average of stalls per hour", "float"),
+        "max_per_hour": Param(10.0, "highest allowed average of stalls per hour", "float", low=0.0),
     },
 )
 

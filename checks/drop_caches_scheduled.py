@@ -39,8 +39,15 @@ META = CheckMeta(
     ),
     reads=(*SCHEDULE_READS, *UNIT_READS, SOURCE, "/proc/uptime", *TIMEZONE_READS),
     params={
-        "max_drops": Param(1, "most drop_caches writes the kernel log may show in the window"),
-        "window_hours": Param(24, "how far back the kernel log is counted, in hours"),
+        "max_drops": Param(
+            1,
+            "most drop_caches writes the kernel log may show in the window",
+            low=0,
+            high=1_000_000,
+        ),
+        "window_hours": Param(
+            24, "how far back the kernel log is counted, in hours", low=1, high=87_660
+        ),
     },
 )
 

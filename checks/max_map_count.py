@@ -28,7 +28,14 @@ META = CheckMeta(
         "https://github.com/apache/cassandra/blob/trunk/src/java/org/apache/cassandra/service/StartupChecks.java",
     ),
     reads=("/proc/sys/vm/max_map_count",),
-    params={"min": Param(262144, "lowest allowed value (Elasticsearch's bootstrap check)")},
+    params={
+        "min": Param(
+            262144,
+            "lowest allowed value (Elasticsearch's bootstrap check)",
+            low=0,
+            high=2_147_483_647,
+        )
+    },
 )
 
 # The key this check constrains, and the rule, for sysctl_persisted to judge boot values.

@@ -40,10 +40,28 @@ META = CheckMeta(
     ),
     reads=("/proc/meminfo", "/proc/[0-9]*/status", "/proc/[0-9]*/comm"),
     params={
-        "warn_percent": Param(10.0, "below this share of MemTotal fails (medium)", "float"),
-        "high_percent": Param(5.0, "below this share the failure is high", "float"),
-        "critical_percent": Param(1.0, "below this share the failure is critical", "float"),
-        "top_processes": Param(5, "how many of the largest processes (by RSS) to list"),
+        "warn_percent": Param(
+            10.0, "below this share of MemTotal fails (medium)", "float", low=0.0, high=100.0
+        ),
+        "high_percent": Param(
+            5.0,
+            "below this share the failure is high",
+            "float",
+            low=0.0,
+            high=100.0,
+            at_most="warn_percent",
+        ),
+        "critical_percent": Param(
+            1.0,
+            "below this share the failure is critical",
+            "float",
+            low=0.0,
+            high=100.0,
+            at_most="high_percent",
+        ),
+        "top_processes": Param(
+            5, "how many of the largest processes (by RSS) to list", low=0, high=1000
+        ),
     },
 )
 

@@ -30,8 +30,10 @@ META = CheckMeta(
     ),
     reads=("/proc/sys/vm/min_free_kbytes", "/proc/meminfo"),
     params={
-        "min_kbytes": Param(1024, "smallest allowed value in kB"),
-        "max_percent": Param(5.0, "largest allowed value as a percentage of MemTotal", "float"),
+        "min_kbytes": Param(1024, "smallest allowed value in kB", low=0, high=2_147_483_647),
+        "max_percent": Param(
+            5.0, "largest allowed value as a percentage of MemTotal", "float", low=0.0, high=100.0
+        ),
     },
 )
 

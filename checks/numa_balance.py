@@ -35,10 +35,18 @@ META = CheckMeta(
     reads=NUMA_NODE_READS,
     params={
         "max_free_spread_percent": Param(
-            50.0, "largest gap between nodes' free memory, in percent of each node's size", "float"
+            50.0,
+            "largest gap between nodes' free memory, in percent of each node's size",
+            "float",
+            low=0.0,
+            high=100.0,
         ),
         "max_miss_percent": Param(
-            10.0, "largest numa_miss share of numa_hit + numa_miss on any node", "float"
+            10.0,
+            "largest numa_miss share of numa_hit + numa_miss on any node",
+            "float",
+            low=0.0,
+            high=100.0,
         ),
     },
 )

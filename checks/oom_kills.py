@@ -50,7 +50,7 @@ META = CheckMeta(
     ),
     reads=(SOURCE, "/proc/vmstat", "/proc/uptime", *TIMEZONE_READS),
     params={
-        "window_hours": Param(24, "how far back a kill counts, in hours"),
+        "window_hours": Param(24, "how far back a kill counts, in hours", low=1, high=87_660),
         "protected_services": Param(
             ["sshd", "systemd", "systemd-journal", "kubelet", "containerd", "dockerd"],
             "process names whose kill is critical (a kernel comm holds at most 15 characters)",

@@ -37,7 +37,7 @@ META = CheckMeta(
         "services": Param(
             ["sshd"], "service names (comm or alias such as sshd, postgres)", "list[str]"
         ),
-        "max": Param(-900, "highest oom_score_adj that counts as protected"),
+        "max": Param(-900, "highest oom_score_adj that counts as protected", low=-1000, high=1000),
     },
 )
 

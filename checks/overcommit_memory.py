@@ -49,9 +49,13 @@ META = CheckMeta(
     ),
     reads=(*OVERCOMMIT_READS, "/proc/meminfo"),
     params={
-        "allowed": Param([0, 1], "accepted vm.overcommit_memory modes", "list[int]"),
+        "allowed": Param([0, 1], "accepted vm.overcommit_memory modes", "list[int]", low=0, high=2),
         "max_commit_percent": Param(
-            90.0, "in mode 2, highest Committed_AS as a percentage of CommitLimit", "float"
+            90.0,
+            "in mode 2, highest Committed_AS as a percentage of CommitLimit",
+            "float",
+            low=0.0,
+            high=100.0,
         ),
     },
 )

@@ -29,7 +29,9 @@ META = CheckMeta(
     ),
     reads=("/proc/sys/vm/panic_on_oom",),
     params={
-        "max": Param(0, "highest allowed value (1 panics on a system-wide OOM, 2 on any OOM)"),
+        "max": Param(
+            0, "highest allowed value (1 panics on a system-wide OOM, 2 on any OOM)", low=0, high=2
+        ),
     },
 )
 

@@ -35,7 +35,14 @@ META = CheckMeta(
     reads=tuple(
         f"/proc/[0-9]*/{name}" for name in ("comm", "status", "oom_score_adj", "oom_adj", "cmdline")
     ),
-    params={"max": Param(-900, "highest oom_score_adj that counts as protected (postmaster)")},
+    params={
+        "max": Param(
+            -900,
+            "highest oom_score_adj that counts as protected (postmaster)",
+            low=-1000,
+            high=1000,
+        )
+    },
 )
 NAMES = ("postgres", "postmaster")
 MAX_LISTED = 10

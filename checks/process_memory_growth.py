@@ -46,11 +46,14 @@ META = CheckMeta(
             "RSS growth since the baseline, in percent, above which a process fails "
             "(together with min_growth_mb)",
             "float",
+            low=0.0,
         ),
         "min_growth_mb": Param(
             256,
             "RSS growth since the baseline, in MiB, above which a process fails "
             "(together with growth_percent)",
+            low=0,
+            high=1_073_741_824,
         ),
     },
 )

@@ -36,8 +36,12 @@ META = CheckMeta(
     ),
     reads=PSI_READS,
     params={
-        "some_max": Param(10.0, "highest 'some' avg10 in percent (medium above)", "float"),
-        "full_max": Param(1.0, "highest 'full' avg10 in percent (high above)", "float"),
+        "some_max": Param(
+            10.0, "highest 'some' avg10 in percent (medium above)", "float", low=0.0, high=100.0
+        ),
+        "full_max": Param(
+            1.0, "highest 'full' avg10 in percent (high above)", "float", low=0.0, high=100.0
+        ),
     },
 )
 MAX_CGROUPS = 10

@@ -42,12 +42,16 @@ META = CheckMeta(
     ),
     params={
         "max_pages_per_second": Param(
-            0.0, "pages swapped in+out per second allowed (medium above)", "float"
+            0.0,
+            "pages swapped in+out per second allowed (medium above)",
+            "float",
+            low=0.0,
+            at_most="storm_pages_per_second",
         ),
         "storm_pages_per_second": Param(
-            1000.0, "pages per second counted as a swap storm (high above)", "float"
+            1000.0, "pages per second counted as a swap storm (high above)", "float", low=0.0
         ),
-        "top_processes": Param(5, "how many of the largest swap holders to list"),
+        "top_processes": Param(5, "how many of the largest swap holders to list", low=0, high=1000),
     },
 )
 

@@ -29,8 +29,10 @@ META = CheckMeta(
     ),
     reads=("/proc/sys/vm/swappiness",),
     params={
-        "min": Param(1, "lowest allowed value; 1 or more makes 0 a failure"),
-        "max": Param(10, "highest allowed value"),
+        "min": Param(
+            1, "lowest allowed value; 1 or more makes 0 a failure", low=0, high=200, at_most="max"
+        ),
+        "max": Param(10, "highest allowed value", low=0, high=200),
     },
 )
 

@@ -27,7 +27,12 @@ META = CheckMeta(
     ),
     reads=("/proc/sys/vm/vfs_cache_pressure",),
     params={
-        "max": Param(0, "highest allowed value; 0 means no upper bound (only 0 itself fails)"),
+        "max": Param(
+            0,
+            "highest allowed value; 0 means no upper bound (only 0 itself fails)",
+            low=0,
+            high=2_147_483_647,
+        ),
     },
 )
 
