@@ -46,6 +46,7 @@ _SHOWN.maxstring = 60
 _SHOWN.maxother = 60
 _SHOWN.maxlist = 8
 _SHOWN.maxdict = 4
+_SHOWN.maxlevel = 1
 
 
 def shown(value: object) -> str:

@@ -7,7 +7,7 @@ reason, approver and expiry. Expired waivers are ignored and listed; so are unus
 from __future__ import annotations
 
 import fnmatch
-import sys
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -15,12 +15,8 @@ from typing import Any
 
 from memcheck.errors import ConfigError
 from memcheck.model import JSON
+from memcheck.profile import parse_toml, read_config_bytes, shown
 from memcheck.results import CheckResult, RunResult
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11
-    import tomli as tomllib
 
 _KEYS = {"check", "hosts", "reason", "approved_by", "expires"}
 
@@ -55,21 +51,91 @@ class Waiver:
         }
 
 
-def _load_document(path: Path) -> Any:
-    text = path.read_bytes()
-    if path.suffix.lower() in (".yaml", ".yml"):
+def _yaml_loader() -> Any:
+    """A safe YAML loader whose impossible timestamps (2099-02-30) stay text, so that the
+    entry holding one is named, rather than PyYAML's ValueError ending the whole file."""
+    import yaml
+
+    base: Any = yaml.SafeLoader
+    # libyaml refuses nesting deeper than 1,000 levels since 0.2.5 (and is ~5 times faster);
+    # the pure-Python loader recurses, which ends in a RecursionError that is caught below.
+    if getattr(yaml, "__with_libyaml__", False):
+        from yaml import _yaml  # type: ignore[attr-defined,unused-ignore]
+
+        if tuple(_yaml.get_version()) >= (0, 2, 5):
+            base = yaml.CSafeLoader
+
+    class WaiverLoader(base):  # type: ignore[misc]
+        pass
+
+    def timestamp(loader: Any, node: Any) -> Any:
         try:
-            import yaml
-        except ImportError:
-            raise ConfigError(str(path), None, "YAML waivers need PyYAML; use TOML") from None
+            return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+        except (ValueError, OverflowError):
+            return loader.construct_scalar(node)
+
+    WaiverLoader.add_constructor("tag:yaml.org,2002:timestamp", timestamp)
+    return WaiverLoader
+
+
+def _load_document(path: Path, where: str) -> Any:
+    data = read_config_bytes(path, where)
+    if path.suffix.lower() not in (".yaml", ".yml"):
         try:
-            return yaml.safe_load(text.decode("utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise ConfigError(str(path), None, f"not valid YAML: {exc}".splitlines()[0]) from None
+            return parse_toml(data, where)
+        except ConfigError as exc:
+            raise _bad_toml_date(data, where) or exc from None
     try:
-        return tomllib.loads(text.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), None, f"not valid TOML: {exc}") from None
+        import yaml
+    except ImportError:
+        raise ConfigError(where, None, "YAML waivers need PyYAML; use TOML") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(where, None, f"not UTF-8 text ({exc.reason})") from None
+    try:
+        return yaml.load(text, Loader=_yaml_loader())
+    except RecursionError:
+        raise ConfigError(where, None, "not valid YAML: nested too deeply") from None
+    except MemoryError:
+        raise ConfigError(where, None, "not valid YAML: too large to load") from None
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+        # ValueError: an integer of over 4,300 digits; TypeError: an unhashable merge key.
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        problem = "; ".join(lines[:2])[:200] or type(exc).__name__
+        raise ConfigError(where, None, f"not valid YAML: {problem}") from None
+
+
+_TOML_BAD_DATE = re.compile(r"Invalid date or datetime \(at line (\d+), column \d+\)")
+_WAIVER_HEADER = re.compile(r"\s*\[\[\s*waiver\s*\]\]")
+_KEY = re.compile(r"\s*([A-Za-z0-9_-]+)\s*=\s*(\S{1,40})")
+
+
+def _bad_toml_date(data: bytes, where: str) -> ConfigError | None:
+    """tomllib refuses an impossible date for the whole file; name the [[waiver]] holding it
+    when the file is laid out one key a line (otherwise the line number has to do)."""
+    try:
+        parse_toml(data, where)
+    except ConfigError as exc:
+        match = _TOML_BAD_DATE.search(exc.problem)
+        if match is None:
+            return None
+        lines = data.decode("utf-8").splitlines()
+        number = int(match.group(1))
+        if not 1 <= number <= len(lines):
+            return None
+        index = sum(1 for line in lines[: number - 1] if _WAIVER_HEADER.match(line)) - 1
+        key = _KEY.match(lines[number - 1])
+        if index < 0 or key is None:
+            return None
+        value = key.group(2)
+        return ConfigError(
+            where, f"waiver[{index}].{key.group(1)}", f"{value} is not a real date (line {number})"
+        )
+    return None
+
+
+_ISO_DAY = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*")
 
 
 def _date(value: object, where: str, key: str) -> date:
@@ -81,51 +147,74 @@ def _date(value: object, where: str, key: str) -> date:
         try:
             return date.fromisoformat(value.strip())
         except ValueError:
-            pass
-    raise ConfigError(where, key, f"expected a date like 2027-01-31, got {value!r}")
+            if _ISO_DAY.fullmatch(value):
+                raise ConfigError(where, key, f"{value.strip()} is not a real date") from None
+    raise ConfigError(where, key, f"expected a date like 2027-01-31, got {shown(value)}")
+
+
+def _key_text(key: object) -> str:
+    """A key as an error names it: YAML keys may be numbers, or long or unprintable text."""
+    if isinstance(key, str) and len(key) <= 60 and key.isprintable():
+        return key
+    return shown(key)
+
+
+def _text(entry: dict[Any, Any], name: str, where: str, key: str) -> str:
+    """A required or given text field: a string with something other than blanks in it."""
+    value = entry[name]
+    if not isinstance(value, str):
+        raise ConfigError(where, f"{key}.{name}", f"expected a string, got {shown(value)}")
+    if not value.strip():
+        raise ConfigError(where, f"{key}.{name}", "must not be blank")
+    return value.strip()
 
 
 def load_waivers(path: str | Path) -> list[Waiver]:
     """Read and validate a waiver file; `ConfigError` names the file and the entry."""
     file = Path(path)
+    where = str(path)
     if not file.is_file():
-        raise ConfigError(str(path), None, "no such waiver file")
-    doc = _load_document(file)
+        problem = "not a regular file; refused" if file.exists() else "no such waiver file"
+        raise ConfigError(where, None, problem)
+    doc = _load_document(file, where)
     entries = doc.get("waiver") if isinstance(doc, dict) else doc
     if isinstance(doc, dict):
         unknown = set(doc) - {"waiver"}
         if unknown:
-            raise ConfigError(str(path), sorted(unknown)[0], "unknown key (expected [[waiver]])")
+            first = _key_text(sorted(unknown, key=repr)[0])
+            raise ConfigError(where, first, "unknown key (expected [[waiver]])")
     if entries is None:
         entries = []
     if not isinstance(entries, list):
-        raise ConfigError(str(path), "waiver", "expected a list of [[waiver]] entries")
+        raise ConfigError(where, "waiver", "expected a list of [[waiver]] entries")
     waivers = []
     for index, entry in enumerate(entries):
         key = f"waiver[{index}]"
         if not isinstance(entry, dict):
-            raise ConfigError(str(path), key, "expected a table with check, reason, expires")
+            raise ConfigError(where, key, "expected a table with check, reason, expires")
         unknown = set(entry) - _KEYS
         if unknown:
-            name = sorted(unknown)[0]
+            name = _key_text(sorted(unknown, key=repr)[0])
             raise ConfigError(
-                str(path), f"{key}.{name}", f"unknown key (known: {', '.join(sorted(_KEYS))})"
+                where, f"{key}.{name}", f"unknown key (known: {', '.join(sorted(_KEYS))})"
             )
         for required in ("check", "reason", "approved_by", "expires"):
-            if required not in entry or entry[required] in ("", None):
-                raise ConfigError(str(path), f"{key}.{required}", "is required")
-        for text_key in ("check", "reason", "approved_by", "hosts"):
-            if text_key in entry and not isinstance(entry[text_key], str):
-                raise ConfigError(str(path), f"{key}.{text_key}", "expected a string")
+            if required not in entry or entry[required] is None:
+                raise ConfigError(where, f"{key}.{required}", "is required")
+        texts = {
+            name: _text(entry, name, where, key)
+            for name in ("check", "reason", "approved_by", "hosts")
+            if name in entry
+        }
         waivers.append(
             Waiver(
                 index=index,
-                check=entry["check"],
-                hosts=entry.get("hosts", "*") or "*",
-                reason=entry["reason"].strip(),
-                approved_by=entry["approved_by"].strip(),
-                expires=_date(entry["expires"], str(path), f"{key}.expires"),
-                source=str(path),
+                check=texts["check"],
+                hosts=texts.get("hosts", "*"),
+                reason=texts["reason"],
+                approved_by=texts["approved_by"],
+                expires=_date(entry["expires"], where, f"{key}.expires"),
+                source=where,
             )
         )
     return waivers
