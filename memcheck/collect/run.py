@@ -238,6 +238,9 @@ def collect_many(
             )
         except CollectError as exc:
             got = exc
+        except Exception as exc:
+            # Whatever a hostile host's output makes the parser do costs that host only.
+            got = CollectError(source_of(targets[index]), describe_failure(exc))
         if on_result is not None:
             on_result(index, got)
         if progress is not None:

@@ -235,3 +235,25 @@ def test_kernel_values_arrive_whole() -> None:
         except OSError:
             continue
         assert snap.files[path] == expected, path
+
+
+def test_output_that_breaks_the_parser_costs_only_that_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import memcheck.collect.run as run_module
+
+    real = run_module.parse_output
+    calls: list[int] = []
+
+    def parse_once_badly(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("invalid literal for int() with base 8: '\\\\999'")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "parse_output", parse_once_badly)
+    results = collect_many(["local://", "local://"], ["/proc/meminfo"], workers=1)
+    first, second = (got for _, got in results)
+    assert isinstance(first, CollectError)
+    assert "ValueError" in first.reason or "invalid literal" in first.reason
+    assert second.read("/proc/meminfo").startswith(b"MemTotal:")  # type: ignore[union-attr]
