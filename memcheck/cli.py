@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import os
 import queue
 import sys
@@ -24,6 +25,18 @@ from memcheck.errors import ConfigError, MemcheckError
 COMMANDS = ("run", "collect", "report", "list-checks", "list-profiles", "explain")
 SUITE_DIR = Path(__file__).parent / "suite"
 EXIT_USAGE = 2
+MAX_WORKERS = 1024
+MAX_TIMEOUT = 86_400.0
+MAX_SAMPLE_INTERVAL = 3_600.0
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit 2), not the whole usage first."""
+
+    def error(self, message: str) -> NoReturn:
+        # argparse quotes most values with repr, not "unrecognized arguments": keep one line.
+        text = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message[:300])
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {text} (see {self.prog} --help)\n")
 
 
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
@@ -84,7 +97,7 @@ def _add_target_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="memcheck",
         description="Audit Linux hosts against memory-management best practice.",
         epilog="Run 'memcheck COMMAND --help' for a command's options. Exit codes: 0 no failure "
@@ -308,10 +321,28 @@ def _check_run_args(args: argparse.Namespace) -> None:
     for root in args.root:
         if not os.path.exists(root):
             raise ConfigError(root, None, "no such snapshot directory or .tar.gz file")
-    if args.workers < 1:
-        raise ConfigError("command line", "--workers", "expected a whole number of 1 or more")
-    if args.timeout <= 0:
-        raise ConfigError("command line", "--timeout", "expected a number of seconds above 0")
+    if not 1 <= args.workers <= MAX_WORKERS:
+        raise ConfigError(
+            "command line",
+            "--workers",
+            f"expected a whole number from 1 to {MAX_WORKERS}, got {args.workers}",
+        )
+    # nan compares false with everything, so each bound is written to fail on it.
+    if not (math.isfinite(args.timeout) and 0 < args.timeout <= MAX_TIMEOUT):
+        raise ConfigError(
+            "command line",
+            "--timeout",
+            f"expected seconds above 0 and at most {MAX_TIMEOUT:g}, got {args.timeout:g}",
+        )
+    interval = getattr(args, "sample_interval", None)  # `collect` has no such option
+    if interval is not None and not (
+        math.isfinite(interval) and 0 <= interval <= MAX_SAMPLE_INTERVAL
+    ):
+        raise ConfigError(
+            "command line",
+            "--sample-interval",
+            f"expected seconds from 0 to {MAX_SAMPLE_INTERVAL:g}, got {interval:g}",
+        )
     if args.connection and args.connection not in ("ssh", "paramiko", "safe-ssh"):
         raise ConfigError(
             "command line", "--connection", f"expected ssh or paramiko, got {args.connection!r}"

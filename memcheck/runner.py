@@ -62,12 +62,15 @@ INVENTORY_SCHEMES = ("ssh", "paramiko")
 
 def parse_shard(text: str) -> tuple[int, int]:
     """`K/N` (1 <= K <= N) -> (K, N); ConfigError otherwise."""
-    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    # ASCII digits only (int() also takes other scripts' digits), and few enough of them that
+    # int() never meets its 4,300-digit limit; a shard count has no use beyond a million.
+    match = re.fullmatch(r"\s*([0-9]{1,7})\s*/\s*([0-9]{1,7})\s*", text, re.ASCII)
     if match is None:
-        raise ConfigError("command line", "--shard", f"expected K/N such as 2/4, got {text!r}")
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise ConfigError("command line", "--shard", f"expected K/N such as 2/4, got {shown!r}")
     index, count = int(match.group(1)), int(match.group(2))
     if count < 1 or not 1 <= index <= count:
-        raise ConfigError("command line", "--shard", f"expected 1 <= K <= N, got {text!r}")
+        raise ConfigError("command line", "--shard", f"expected 1 <= K <= N, got {text.strip()!r}")
     return index, count
 
 
