@@ -13,8 +13,11 @@ from testinfra.backend.base import CommandResult
 from testinfra.backend.paramiko import ParamikoBackend
 
 from memcheck.collect.transport import (
+    MAX_OUTPUT_BYTES,
+    MAX_STDERR_BYTES,
     Deadline,
     HostKeyError,
+    OutputTooLarge,
     TransportError,
     TransportSession,
     check_host_name,
@@ -157,8 +160,8 @@ class VerifiedParamikoBackend(ParamikoBackend):  # type: ignore[misc]
         chan.shutdown_write()  # the command's standard input ends here
         # In large chunks: iterating channel files goes line by line in Python, which cost
         # more than the rest of the collection for ~0.7 MB of output (measured).
-        stdout = _read_all(chan.recv)
-        stderr = _read_all(chan.recv_stderr)
+        stdout = _read_all(chan.recv, MAX_OUTPUT_BYTES)
+        stderr = _read_all(chan.recv_stderr, MAX_STDERR_BYTES, keep_first=True)
         rc = int(chan.recv_exit_status())
         return rc, stdout, stderr
 
@@ -185,14 +188,21 @@ class VerifiedParamikoBackend(ParamikoBackend):  # type: ignore[misc]
             client.close()
 
 
-def _read_all(recv: Callable[[int], bytes]) -> bytes:
-    """Everything a channel stream gives until its end of file."""
+def _read_all(recv: Callable[[int], bytes], limit: int, keep_first: bool = False) -> bytes:
+    """Everything a channel stream gives until its end of file, up to `limit` bytes: past
+    it, `OutputTooLarge`, or with `keep_first` the first `limit` bytes (the rest is read and
+    dropped, so that the channel can close)."""
     chunks: list[bytes] = []
+    size = 0
     while True:
         chunk = recv(1 << 18)
         if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
+            return b"".join(chunks)[:limit]
+        size += len(chunk)
+        if size > limit and not keep_first:
+            raise TransportError(str(OutputTooLarge(limit)))
+        if size - len(chunk) < limit:
+            chunks.append(chunk)
 
 
 class _UnknownKeyPolicy:

@@ -21,10 +21,12 @@ names that an ssh_config `%h` or `%r` token could turn into shell syntax are ref
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import logging
 import os
 import re
+import selectors
 import shutil
 import signal
 import subprocess
@@ -343,7 +345,10 @@ class OpenSshBackend(SshBackend):  # type: ignore[misc]
             raise TransportError(f"cannot run {argv[0]}: {exc.strerror or exc}") from None
         self._process = process
         try:
-            stdout, stderr = process.communicate(data, timeout=self.deadline.remaining())
+            stdout, stderr = communicate_bounded(process, data, self.deadline.remaining())
+        except OutputTooLarge as exc:
+            self.abort()
+            raise TransportError(str(exc)) from None
         except subprocess.TimeoutExpired:
             self.abort()
             try:
@@ -443,3 +448,65 @@ def __getattr__(name: str) -> Any:
 
         return paramiko_transport.VerifiedParamikoBackend
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# What one host may send back for one collection: a snapshot holds at most 256 MiB of files
+# (memcheck.snapshot.LIMITS), framing adds little; a host that sends more is refused rather
+# than buffered until the controller runs out of memory.
+MAX_OUTPUT_BYTES = 320 << 20
+MAX_STDERR_BYTES = 1 << 20
+
+
+class OutputTooLarge(Exception):
+    """A host sent more than `MAX_OUTPUT_BYTES`."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the host sent more than {limit >> 20} MiB of output (the limit)")
+
+
+def communicate_bounded(
+    process: subprocess.Popen[bytes],
+    data: bytes | None,
+    timeout: float,
+    limit: int | None = None,
+) -> tuple[bytes, bytes]:
+    """`process.communicate(data, timeout)`, but standard output stops at `limit` bytes
+    (`OutputTooLarge`) and standard error keeps only its first `MAX_STDERR_BYTES`."""
+    limit = MAX_OUTPUT_BYTES if limit is None else limit
+    ends = time.monotonic() + timeout
+    if process.stdin is not None:
+
+        def feed() -> None:
+            assert process.stdin is not None
+            with contextlib.suppress(OSError, ValueError):
+                if data:
+                    process.stdin.write(data)
+                process.stdin.close()
+
+        threading.Thread(target=feed, name="memcheck-stdin", daemon=True).start()
+    out: list[bytes] = []
+    err: list[bytes] = []
+    sizes = {"out": 0, "err": 0}
+    with selectors.DefaultSelector() as selector:
+        for pipe, name in ((process.stdout, "out"), (process.stderr, "err")):
+            if pipe is not None:
+                selector.register(pipe, selectors.EVENT_READ, name)
+        while selector.get_map():
+            left = ends - time.monotonic()
+            if left <= 0:
+                raise subprocess.TimeoutExpired(process.args, timeout)
+            for key, _ in selector.select(left):
+                chunk = os.read(key.fd, 1 << 18)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                    continue
+                sizes[key.data] += len(chunk)
+                if key.data == "out":
+                    if sizes["out"] > limit:
+                        raise OutputTooLarge(limit)
+                    out.append(chunk)
+                elif sizes["err"] <= MAX_STDERR_BYTES:
+                    err.append(chunk)
+    left = max(0.1, ends - time.monotonic())
+    process.wait(timeout=left)
+    return b"".join(out), b"".join(err)[:MAX_STDERR_BYTES]

@@ -231,3 +231,41 @@ def test_paramiko_is_imported_only_for_paramiko_hosts() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_output_past_the_limit_is_refused_not_buffered() -> None:
+    import subprocess
+
+    from memcheck.collect.transport import OutputTooLarge, communicate_bounded
+
+    endless = subprocess.Popen(["yes"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        with pytest.raises(OutputTooLarge, match="more than 1 MiB"):
+            communicate_bounded(endless, None, timeout=30, limit=1 << 20)
+    finally:
+        endless.kill()
+        endless.communicate()
+    echo = subprocess.Popen(
+        ["sh", "-c", "cat; echo oops >&2"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert communicate_bounded(echo, b"abc" * 100_000, timeout=30) == (b"abc" * 100_000, b"oops\n")
+    silent = subprocess.Popen(["sleep", "30"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            communicate_bounded(silent, None, timeout=0.3)
+    finally:
+        silent.kill()
+        silent.communicate()
+
+
+def test_a_paramiko_channel_past_the_limit_is_refused() -> None:
+    from memcheck.collect.paramiko_transport import _read_all
+
+    sent = iter([b"x" * 1000] * 10 + [b""])
+    with pytest.raises(TransportError, match="more than"):
+        _read_all(lambda size: next(sent), 5000)
+    sent = iter([b"e" * 1000] * 10 + [b""])
+    assert _read_all(lambda size: next(sent), 2500, keep_first=True) == b"e" * 2500
