@@ -721,7 +721,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if not meta.params:
         print("  (none)")
     for name, param in meta.params.items():
-        print(f"  {name} = {param.default!r}  ({param.kind}) {param.doc}")
+        limits = [param.kind, param.range_text()]
+        if param.at_most:
+            limits.append(f"<= {param.at_most}")
+        print(f"  {name} = {param.default!r}  ({', '.join(x for x in limits if x)}) {param.doc}")
     print("\nPer profile (effective params, and the authority the profile follows):")
     try:
         per_profile = check_per_profile(meta.id, checks)
