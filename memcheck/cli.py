@@ -461,6 +461,7 @@ def _use_color(choice: str) -> bool:
 def cmd_run(args: argparse.Namespace, passthrough: list[str], original: list[str]) -> int:
     from memcheck.runner import PreparedAudit
 
+    _check_report_targets(args)
     audit = _plan_run(args, original)
     capture = _Capture()
     plugins: list[Any] = [capture]
@@ -631,17 +632,31 @@ def _safe_name(name: str) -> str:
 
 
 # -- report ---------------------------------------------------------------------------------
+def _check_report_targets(args: argparse.Namespace) -> None:
+    """Before anything is read or any host audited: ConfigError (exit 2) when a report could
+    not be written where it is asked for (a target that exists and is not a regular file, a
+    report folder that is a file). The writers check again when they write."""
+    from memcheck.report.paths import check_report_paths, report_paths
+
+    if getattr(args, "no_reports", False):
+        return  # the plugin then writes none, named or not
+    paths = report_paths(args.report_dir, junit=args.junit_xml, html=args.html, json=args.json)
+    check_report_paths(paths, args.report_dir)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from memcheck.report import write_reports
     from memcheck.report.json_report import load_results
 
-    for path in args.results:
-        if not os.path.isfile(path):
-            raise ConfigError(path, None, "no such results file")
+    _check_report_targets(args)
     run = load_results(args.results)
-    written = write_reports(
-        run, report_dir=args.report_dir, junit=args.junit_xml, html=args.html, json=args.json
-    )
+    try:
+        written = write_reports(
+            run, report_dir=args.report_dir, junit=args.junit_xml, html=args.html, json=args.json
+        )
+    except OSError as exc:
+        where = os.fspath(exc.filename) if exc.filename is not None else args.report_dir
+        raise ConfigError(where, None, f"cannot write the report: {exc.strerror or exc}") from exc
     for kind, path in sorted(written.items()):
         print(f"{kind}: {path}")
     return int(run.exit_code)

@@ -1,8 +1,24 @@
-"""The run's results in machine form: what `results.json` holds and every report renders."""
+"""The run's results in machine form: what `results.json` holds and every report renders.
+
+Everything a host sends is bounded here, once, when a result is made (or read back from a
+file): a message, an observed or expected value and each evidence string keep at most
+`MAX_TEXT` characters, a result keeps at most `MAX_EVIDENCE` evidence items, and any JSON
+value at most `MAX_ITEMS` items per list or object and `MAX_DEPTH` levels of nesting. What is
+cut says so (`… [truncated, N more characters]`). A 16 MB line in a host's /proc/meminfo,
+quoted by every check that reads the file, once made hundreds of megabytes of reports.
+
+Numbers a JSON reader cannot take are replaced as well: in free-form values (observed,
+expected, evidence, params, waivers, conflicts) NaN and the infinities become the strings
+"NaN", "Infinity" and "-Infinity", and an integer of more than `MAX_INT_BITS` bits a string
+saying so; a non-finite duration is written as 0 (collection_seconds as null). results.json
+is written with `allow_nan=False`, so it never holds a bare NaN.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -10,6 +26,144 @@ from typing import Any
 from memcheck.model import JSON, SEVERITY_RANK
 
 SCHEMA_VERSION = 1
+
+MAX_TEXT = 2_000
+# The check's own prose (rationale, remediation) is longer than any message, but a check
+# directory is user code too: bounded all the same.
+MAX_LONG_TEXT = 20_000
+MAX_EVIDENCE = 200
+MAX_ITEMS = 200
+MAX_DEPTH = 16
+MAX_INT_BITS = 256
+# A host refusing every file under /proc would otherwise list tens of thousands.
+MAX_COLLECTION_ERRORS = 1_000
+# Where the collection records the kernel log (memcheck.snapshot.KERNEL_LOG); not imported,
+# so that reading results never loads the snapshot code.
+KERNEL_LOG = "/.memcheck/kernel.log"
+_DENIED = ("permission denied", "not permitted")
+
+
+def cut_text(text: str, limit: int = MAX_TEXT) -> str:
+    """`text`, or its first `limit` characters and a marker saying how many were left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [truncated, {len(text) - limit} more characters]"
+
+
+def _number(value: float) -> JSON:
+    if math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def bounded_json(
+    value: Any, limit: int = MAX_TEXT, items: int | None = MAX_ITEMS, depth: int = MAX_DEPTH
+) -> JSON:
+    """`value` as a JSON value within the bounds above (`items=None`: no bound on counts).
+
+    Strings are cut at `limit`, lists and objects at `items` entries (a marker entry names
+    what was left out), nesting below `depth` levels is replaced by a marker, non-finite
+    floats and huge integers by strings, keys made strings, and other types by their text.
+    """
+    kind = type(value)
+    if kind is str:
+        return value if len(value) <= limit else cut_text(value, limit)
+    if value is None or kind is bool:
+        return value  # type: ignore[no-any-return]
+    if kind is int:
+        if value.bit_length() <= MAX_INT_BITS:
+            return value  # type: ignore[no-any-return]
+        return f"(an integer of {value.bit_length()} bits, too large to show)"
+    if kind is float:
+        return _number(value)
+    if isinstance(value, (list, tuple, Mapping)) and depth <= 0:
+        return "… [nested too deep, left out]"
+    if isinstance(value, (list, tuple)):
+        seq = list(value)
+        out: list[JSON] = [bounded_json(v, limit, items, depth - 1) for v in seq[:items]]
+        if items is not None and len(seq) > items:
+            marker = f"… [truncated, {len(seq) - items} more items]"
+            # In a list of objects, an object too: readers of evidence call .get on each.
+            out.append({"text": marker} if isinstance(seq[0], Mapping) else marker)
+        return out
+    if isinstance(value, Mapping):
+        obj: dict[str, JSON] = {}
+        for n, (key, item) in enumerate(value.items()):
+            if items is not None and n >= items:
+                obj["…"] = f"[truncated, {len(value) - items} more keys]"
+                break
+            name = key if type(key) is str else _text_of(key)
+            obj[cut_text(name, limit)] = bounded_json(item, limit, items, depth - 1)
+        return obj
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return bounded_json(int(value), limit, items, depth)
+    if isinstance(value, float):
+        return _number(float(value))
+    if isinstance(value, str):
+        return cut_text(str(value), limit)
+    return cut_text(_text_of(value), limit)
+
+
+def _text_of(value: Any) -> str:
+    """Any object's text for a report; never raises (a type's own __str__ might)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    try:
+        return str(value)
+    except Exception:  # a broken __str__ must not cost the report
+        return f"({type(value).__name__})"
+
+
+def _text(value: Any, limit: int = MAX_TEXT) -> Any:
+    """A string field cut to `limit`; values of other types are left for the writers' guard."""
+    return cut_text(value, limit) if isinstance(value, str) else value
+
+
+def _optional_text(value: Any) -> Any:
+    return None if value is None else _text(value)
+
+
+def bounded_evidence(evidence: Any) -> list[dict[str, JSON]]:
+    """At most `MAX_EVIDENCE` items, each an object within the bounds: the first and the
+    last halves are kept (the latest lines of a log are often the ones that matter) with a
+    marker item between them."""
+    items = list(evidence) if isinstance(evidence, (list, tuple)) else [evidence]
+    if len(items) > MAX_EVIDENCE:
+        half = MAX_EVIDENCE // 2
+        left_out = len(items) - 2 * half
+        marker = {"text": f"… [truncated, {left_out} more evidence items left out here]"}
+        items = [*items[:half], marker, *items[-half:]]
+    out: list[dict[str, JSON]] = []
+    for item in items:
+        if isinstance(item, Mapping):
+            bounded = bounded_json(item)
+            assert isinstance(bounded, dict)
+            out.append(bounded)
+        else:
+            out.append({"text": cut_text(_text_of(item))})
+    return out
+
+
+def is_denied(reason: str) -> bool:
+    """A collection error that a privileged read would not have met."""
+    lowered = reason.lower()
+    return any(word in lowered for word in _DENIED)
+
+
+def unreadable_count(collection_errors: Mapping[str, Any]) -> int:
+    """How many of a host's unreadable files make its data partial: those refused for lack
+    of privilege, and the kernel log whatever kept it from being read."""
+    if not isinstance(collection_errors, Mapping):
+        return 0
+    return sum(
+        1
+        for path, reason in collection_errors.items()
+        if path == KERNEL_LOG or is_denied(_text_of(reason))
+    )
 
 
 @dataclass
@@ -33,6 +187,25 @@ class CheckResult:
     duration_seconds: float = 0.0
     # Against `--baseline` (memcheck.changes): "new", "still-failing", "fixed" or None.
     change: str | None = None
+
+    def __post_init__(self) -> None:
+        self.check, self.title, self.area = _text(self.check), _text(self.title), _text(self.area)
+        self.outcome, self.severity = _text(self.outcome), _text(self.severity)
+        self.message = _text(self.message)
+        self.observed = bounded_json(self.observed)
+        self.expected = bounded_json(self.expected)
+        self.evidence = bounded_evidence(self.evidence)
+        self.rationale = _text(self.rationale, MAX_LONG_TEXT)
+        self.remediation = _text(self.remediation, MAX_LONG_TEXT)
+        if isinstance(self.references, (list, tuple)):
+            self.references = [_text(r) for r in self.references[:MAX_ITEMS]]
+        if isinstance(self.params, Mapping):
+            self.params = bounded_json(self.params)  # type: ignore[assignment]
+        if isinstance(self.waiver, Mapping):
+            self.waiver = bounded_json(self.waiver)  # type: ignore[assignment]
+        seconds = self.duration_seconds
+        if isinstance(seconds, (int, float)) and not (math.isfinite(seconds) and seconds >= 0):
+            self.duration_seconds = 0.0
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CheckResult:
@@ -64,6 +237,48 @@ class HostResult:
     detected: list[dict[str, JSON]] | None = None
     results: list[CheckResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # The data is partial: files were refused for lack of privilege, or the kernel log could
+    # not be read (`unreadable_files` of them, counted before collection_errors is cut).
+    # Worked out from collection_errors; a value given (a file read back) is kept when larger.
+    partial: bool = False
+    unreadable_files: int = 0
+
+    def __post_init__(self) -> None:
+        counted = unreadable_count(self.collection_errors)
+        given = self.unreadable_files
+        if isinstance(given, int) and not isinstance(given, bool) and given > counted:
+            counted = given
+        self.unreadable_files = counted
+        self.partial = bool(self.partial is True or counted > 0)
+        self.name, self.source = _text(self.name), _text(self.source)
+        self.kernel = _optional_text(self.kernel)
+        self.distribution = _optional_text(self.distribution)
+        self.collected_at = _optional_text(self.collected_at)
+        self.cgroup_mode = _optional_text(self.cgroup_mode)
+        self.unreachable = _optional_text(self.unreachable)
+        errors = self.collection_errors
+        if isinstance(errors, Mapping):
+            if len(errors) > MAX_COLLECTION_ERRORS and KERNEL_LOG in errors:
+                # The kernel log's entry is kept whatever is cut: reports name it.
+                errors = {KERNEL_LOG: errors[KERNEL_LOG], **errors}
+            bounded = bounded_json(errors, items=MAX_COLLECTION_ERRORS, depth=1)
+            self.collection_errors = bounded  # type: ignore[assignment]
+        seconds = self.collection_seconds
+        if isinstance(seconds, float) and not math.isfinite(seconds):
+            self.collection_seconds = None
+        if isinstance(self.memory, Mapping):
+            self.memory = {
+                _text(str(k)): (v if type(v) is int and v.bit_length() <= MAX_INT_BITS else None)
+                for k, v in list(self.memory.items())[:MAX_ITEMS]
+            }
+        if isinstance(self.profiles, (list, tuple)):
+            self.profiles = [_text(p) for p in self.profiles[:MAX_ITEMS]]
+        if isinstance(self.conflicts, (list, tuple)):
+            self.conflicts = bounded_json(self.conflicts)  # type: ignore[assignment]
+        if isinstance(self.detected, (list, tuple)):
+            self.detected = bounded_json(self.detected)  # type: ignore[assignment]
+        if isinstance(self.notes, (list, tuple)):
+            self.notes = [_text(n) for n in self.notes[:MAX_ITEMS]]
 
     def counts(self) -> dict[str, int]:
         counts = {k: 0 for k in ("pass", "fail", "error", "skip", "waived")}
@@ -99,6 +314,33 @@ class RunResult:
     changes: dict[str, Any] | None = None
     hosts: list[HostResult] = field(default_factory=list)
     exit_code: int = 0
+
+    def __post_init__(self) -> None:
+        # Read back from a file, these may hold anything; a run made here holds the
+        # controller's own values, and bounding them costs nothing.
+        for name in ("memcheck_version", "started_at", "finished_at", "user", "controller"):
+            setattr(self, name, _text(getattr(self, name)))
+        for name in ("profiles", "command"):
+            value = getattr(self, name)
+            if isinstance(value, (list, tuple)):
+                setattr(self, name, [_text(v, MAX_LONG_TEXT) for v in value])
+        if isinstance(self.profile_hashes, Mapping):
+            self.profile_hashes = bounded_json(self.profile_hashes, items=None, depth=1)  # type: ignore[assignment]
+        for name in ("conflicts", "waivers_expired", "waivers_unused"):
+            value = getattr(self, name)
+            if isinstance(value, (list, tuple)):
+                setattr(self, name, bounded_json(value, items=None))
+        if isinstance(self.changes, Mapping):
+            self.changes = bounded_json(self.changes, items=None)  # type: ignore[assignment]
+
+    @property
+    def partial(self) -> bool:
+        """Some host's data is partial (see HostResult.partial)."""
+        return any(h.partial for h in self.hosts)
+
+    @property
+    def unreadable_files(self) -> int:
+        return sum(h.unreadable_files for h in self.hosts)
 
     def all_results(self) -> list[tuple[HostResult, CheckResult]]:
         return [(h, r) for h in self.hosts for r in h.results]
@@ -136,12 +378,22 @@ class RunResult:
         ]
         data["schema_version"] = SCHEMA_VERSION
         data["summary"] = self.summary()
+        data["partial"] = self.partial
+        data["unreadable_files"] = self.unreadable_files
         return data
 
     def dumps(self, data: dict[str, Any] | None = None) -> str:
-        """results.json's text; `data` is `to_json()` when the caller has it already."""
+        """results.json's text; `data` is `to_json()` when the caller has it already.
+
+        Never bare NaN or Infinity: a value changed after its result was made (so not yet
+        bounded) is bounded here before the text is made again."""
         form = self.to_json() if data is None else data
-        return json.dumps(form, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+        try:
+            text = json.dumps(form, indent=2, ensure_ascii=False, allow_nan=False)
+        except (ValueError, TypeError, RecursionError):
+            safe = bounded_json(form, limit=MAX_LONG_TEXT, items=None, depth=MAX_DEPTH * 4)
+            text = json.dumps(safe, indent=2, ensure_ascii=False, allow_nan=False)
+        return text + "\n"
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunResult:

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from memcheck.model import SEVERITY_RANK
+from memcheck.report.guard import render_guarded
+from memcheck.report.partial import partial_line
 from memcheck.report.profiles import (
     conflict_groups,
     describe_conflict,
@@ -44,6 +46,7 @@ NOUNS = (
     ("pass", "passed", "passed"),
 )
 INDENT = "    "
+MAX_NAME_WIDTH = 40
 
 
 class _Painter:
@@ -217,9 +220,28 @@ def render_console(
     verbose: bool = False,
     reports: Mapping[str, Path | str] | None = None,
 ) -> str:
-    """The text memcheck prints at the end of a run (ANSI colours only when `color`)."""
+    """The text memcheck prints at the end of a run (ANSI colours only when `color`).
+
+    A partial run (see memcheck.report.partial) is said on the first line, before anything
+    else. A host whose values this text cannot be made from is shown without its details
+    (memcheck.report.guard)."""
+
+    def render(result: RunResult) -> str:
+        return _render_console(result, color, verbose, reports)
+
+    return render_guarded(run, render, "console summary")
+
+
+def _render_console(
+    run: RunResult,
+    color: bool,
+    verbose: bool,
+    reports: Mapping[str, Path | str] | None,
+) -> str:
     paint = _Painter(color)
-    out: list[str] = _changes_block(run, paint) + _profiles_block(run, paint, verbose)
+    warning = partial_line(run)
+    out: list[str] = [paint(f"WARNING {one_line(warning)}", "error")] if warning else []
+    out += _changes_block(run, paint) + _profiles_block(run, paint, verbose)
 
     failures = [
         (SEVERITY_RANK.get(r.severity, 0), i, h, r)
@@ -295,12 +317,15 @@ def render_console(
     if run.waivers_expired or run.waivers_unused:
         out.append("")
 
-    width = max((len(one_line(h.name)) for h in run.hosts), default=0)
+    # Aligned on the names, unless one is so long that every line would be padded to it.
+    width = min(max((len(one_line(h.name)) for h in run.hosts), default=0), MAX_NAME_WIDTH)
     for host in run.hosts:
         counts = host.counts()
         status = _counts_text(counts)
         if host.unreachable:
             status = f"not collected ({status})"
+        elif host.partial:
+            status += f"; partial data ({host.unreadable_files} unreadable)"
         style = (
             "fail"
             if counts.get("fail")

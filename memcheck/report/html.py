@@ -21,7 +21,9 @@ import jinja2
 from markupsafe import Markup
 
 from memcheck.model import OUTCOMES, SEVERITIES, SEVERITY_RANK
+from memcheck.report.guard import render_guarded
 from memcheck.report.json_report import PathLike, parse_instant, write_atomically
+from memcheck.report.partial import host_partial_text, partial_line
 from memcheck.report.profiles import (
     conflict_groups,
     detected_line,
@@ -366,6 +368,7 @@ def build_context(run: RunResult, form: dict[str, Any] | None = None) -> dict[st
                 "unreachable": host.get("unreachable"),
                 "collection_errors": sorted(host.get("collection_errors", {}).items()),
                 "notes": list(host.get("notes", [])),
+                "partial": visible(host_partial_text(host_objects[h_index])),
                 "counts": counts,
                 "profiles": visible(" + ".join(host_profiles(run, host_objects[h_index]))),
                 "auto": host.get("detected") is not None,
@@ -433,6 +436,7 @@ def build_context(run: RunResult, form: dict[str, Any] | None = None) -> dict[st
         "waivers_expired": [_waiver_line(w) for w in data.get("waivers_expired", [])],
         "waivers_unused": [_waiver_line(w) for w in data.get("waivers_unused", [])],
         "generated_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "partial": visible(partial_line(run)),
     }
 
 
@@ -502,7 +506,18 @@ def _waiver_line(waiver: Mapping[str, Any]) -> str:
 
 
 def render_html(run: RunResult, data: dict[str, Any] | None = None) -> str:
-    """The text of report.html for `run` (`data`: its `to_json()`, when already made)."""
+    """The text of report.html for `run` (`data`: its `to_json()`, when already made). A host
+    whose values the page cannot be made from is shown without their details
+    (memcheck.report.guard)."""
+    if data is not None:
+        try:
+            return _render_html(run, data)
+        except Exception:  # the guard finds the host, from the run itself
+            pass
+    return render_guarded(run, _render_html, "HTML report")
+
+
+def _render_html(run: RunResult, data: dict[str, Any] | None = None) -> str:
     context = build_context(run, data)
     style = _ENV.get_template("report.css.j2").render(
         outcomes=context["outcomes"],

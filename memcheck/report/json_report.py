@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
-import tempfile
+import stat
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, TypeVar, Union
+from typing import Any, Callable, TypeVar
 
 from memcheck.errors import ConfigError
 from memcheck.model import OUTCOMES, SEVERITIES, SEVERITY_RANK
+from memcheck.report.guard import render_guarded
+from memcheck.report.paths import PathLike, kind_of, write_atomically
 from memcheck.results import SCHEMA_VERSION, RunResult
 
-PathLike = Union[str, "os.PathLike[str]"]
+__all__ = ["PathLike", "dumps_json", "load_results", "merge_runs", "read_json", "write_json"]
+__all__ += ["parse_instant", "write_atomically"]
 T = TypeVar("T")
+
+# The largest results file `memcheck report` reads. results.json for a thousand hosts is
+# well under 100 MiB (every value in it is bounded, see memcheck.results); reading one costs
+# several times its size in memory.
+MAX_RESULTS_BYTES = 256 * 1024 * 1024
 
 # What each field of a results file must hold (the renderers rely on it); "?" allows null.
 _RUN_FIELDS = {
@@ -32,8 +41,12 @@ _RUN_FIELDS = {
     "conflicts": "list[dict]",
     "waivers_expired": "list[dict]",
     "waivers_unused": "list[dict]",
+    "changes": "dict?",
     "hosts": "list[dict]",
     "exit_code": "int",
+    "partial": "bool",
+    "unreadable_files": "count",
+    "summary": "dict",
 }
 _HOST_FIELDS = {
     "name": "str",
@@ -46,11 +59,14 @@ _HOST_FIELDS = {
     "unreachable": "str?",
     "collection_errors": "dict[str]",
     "collection_seconds": "num?",
+    "memory": "dict[int?]?",
     "profiles": "list[str]",
     "conflicts": "list[dict]",
     "detected": "list[dict]?",
     "results": "list[dict]",
     "notes": "list[str]",
+    "partial": "bool",
+    "unreadable_files": "count",
 }
 _CHECK_FIELDS = {
     "check": "str",
@@ -66,23 +82,42 @@ _CHECK_FIELDS = {
     "params": "dict",
     "waiver": "dict?",
     "duration_seconds": "num",
+    "change": "change?",
 }
+_CHANGES_FIELDS = {
+    "baseline": "dict",
+    "new": "list[dict]",
+    "fixed": "list[dict]",
+    "still_failing": "list[dict]",
+    "new_oom_kills": "list[dict]",
+    "hosts_not_in_baseline": "list[str]",
+    "hosts_only_in_baseline": "list[str]",
+}
+_BASELINE_FIELDS = {"path": "str?", "started_at": "str?", "finished_at": "str?"}
 # Fields that must be present; the rest have defaults in the dataclasses.
 _REQUIRED_RUN = ("memcheck_version", "started_at", "finished_at", "profiles", "fail_on")
 _REQUIRED_HOST = ("name", "source")
 _REQUIRED_CHECK = ("check", "title", "area", "outcome", "severity", "message")
+_CHANGES = ("new", "still-failing", "fixed")
 _KIND_NAMES = {
     "str": "a string",
     "int": "an integer",
+    "count": "a whole number of 0 or more",
     "num": "a number",
     "bool": "true or false",
     "dict": "an object",
     "dict[str]": "an object of strings",
+    "dict[int?]": "an object of integers or nulls",
     "list[str]": "a list of strings",
     "list[dict]": "a list of objects",
     "severity": f"one of {', '.join(SEVERITIES)}",
     "outcome": f"one of {', '.join(OUTCOMES)}",
+    "change": f"one of {', '.join(_CHANGES)}",
 }
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_kind(value: Any, kind: str) -> bool:
@@ -91,7 +126,9 @@ def _is_kind(value: Any, kind: str) -> bool:
     if kind == "str":
         return isinstance(value, str)
     if kind == "int":
-        return isinstance(value, int) and not isinstance(value, bool)
+        return _is_int(value)
+    if kind == "count":
+        return _is_int(value) and value >= 0
     if kind == "num":
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind == "bool":
@@ -100,13 +137,26 @@ def _is_kind(value: Any, kind: str) -> bool:
         return isinstance(value, dict)
     if kind == "dict[str]":
         return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    if kind == "dict[int?]":
+        return isinstance(value, dict) and all(v is None or _is_int(v) for v in value.values())
     if kind == "list[str]":
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if kind == "list[dict]":
         return isinstance(value, list) and all(isinstance(v, dict) for v in value)
     if kind == "severity":
         return value in SEVERITIES
+    if kind == "change":
+        return value in _CHANGES
     return value in OUTCOMES
+
+
+def _shown(value: Any) -> str:
+    """A short, one-line view of a value for an error message."""
+    try:
+        text = json.dumps(value, ensure_ascii=True, allow_nan=True)[:60]
+    except (TypeError, ValueError, RecursionError):
+        text = type(value).__name__
+    return text
 
 
 def _check_fields(
@@ -118,24 +168,7 @@ def _check_fields(
     for key, kind in kinds.items():
         if key in data and not _is_kind(data[key], kind):
             name = _KIND_NAMES[kind.rstrip("?")] + (" or null" if kind.endswith("?") else "")
-            raise ConfigError(where, f"{at}{key}", f"expected {name}, got {data[key]!r:.60}")
-
-
-def write_atomically(path: PathLike, data: bytes) -> Path:
-    """Write `data` to `path` through a temporary file, so a reader never sees half a report."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return target
+            raise ConfigError(where, f"{at}{key}", f"expected {name}, got {_shown(data[key])}")
 
 
 def dumps_json(run: RunResult, data: dict[str, Any] | None = None) -> bytes:
@@ -144,7 +177,16 @@ def dumps_json(run: RunResult, data: dict[str, Any] | None = None) -> bytes:
     Text from hosts may hold lone surrogates (bytes that were not UTF-8); they are written as
     JSON escapes (\\udcff), which any JSON reader turns back into the same string.
     """
-    return run.dumps(data).encode("utf-8", "backslashreplace")
+    if data is not None:
+        try:
+            return run.dumps(data).encode("utf-8", "backslashreplace")
+        except Exception:  # the guard finds the host, from the run itself
+            pass
+
+    def render(result: RunResult) -> bytes:
+        return result.dumps().encode("utf-8", "backslashreplace")
+
+    return render_guarded(run, render, "results.json")
 
 
 def write_json(run: RunResult, path: PathLike, data: dict[str, Any] | None = None) -> Path:
@@ -157,13 +199,22 @@ def _check_shape(data: Any, where: str) -> None:
     if not isinstance(data, dict):
         raise ConfigError(where, None, "expected a JSON object at the top level")
     version = data.get("schema_version", SCHEMA_VERSION)
-    if not isinstance(version, int) or version > SCHEMA_VERSION:
+    if not _is_int(version) or version < 1:
+        raise ConfigError(
+            where, "schema_version", f"expected a version number, got {_shown(version)}"
+        )
+    if version > SCHEMA_VERSION:
         raise ConfigError(
             where,
             "schema_version",
-            f"{version!r} is newer than this memcheck reads ({SCHEMA_VERSION})",
+            f"{version} is newer than this memcheck reads ({SCHEMA_VERSION})",
         )
     _check_fields(data, _RUN_FIELDS, _REQUIRED_RUN, where, "")
+    changes = data.get("changes")
+    if isinstance(changes, dict):
+        _check_fields(changes, _CHANGES_FIELDS, (), where, "changes.")
+        if "baseline" in changes:
+            _check_fields(changes["baseline"], _BASELINE_FIELDS, (), where, "changes.baseline.")
     for i, host in enumerate(data.get("hosts", [])):
         _check_fields(host, _HOST_FIELDS, _REQUIRED_HOST, where, f"hosts[{i}].")
         for j, result in enumerate(host.get("results", [])):
@@ -171,33 +222,87 @@ def _check_shape(data: Any, where: str) -> None:
             _check_fields(result, _CHECK_FIELDS, _REQUIRED_CHECK, where, at)
 
 
-def read_json(path: PathLike) -> RunResult:
-    """One results.json, as written by `write_json`; ConfigError names the file and the problem."""
-    where = os.fspath(path)
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text[:40]} is too large a number")
+    return number
+
+
+def _read_bytes(path: PathLike, where: str) -> bytes:
+    """The file's bytes: a regular file (a FIFO or a device is never read, so never waited
+    on), at most MAX_RESULTS_BYTES."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+        fd = os.open(path, flags)
     except OSError as exc:
         raise ConfigError(where, None, f"cannot read: {exc.strerror or exc}") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(where, None, f"not a results.json file: {exc}") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(where, None, f"not a results file: {kind_of(info.st_mode)}")
+        if info.st_size > MAX_RESULTS_BYTES:
+            raise ConfigError(
+                where, None, f"larger than {MAX_RESULTS_BYTES // 2**20} MiB, not read"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > MAX_RESULTS_BYTES:  # it grew while being read
+                raise ConfigError(
+                    where, None, f"larger than {MAX_RESULTS_BYTES // 2**20} MiB, not read"
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise ConfigError(where, None, f"cannot read: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
+
+
+def read_json(path: PathLike) -> RunResult:
+    """One results.json, as written by `write_json`; ConfigError names the file and the problem
+    (and the key, where there is one) for anything else: a file that is not regular or is
+    over MAX_RESULTS_BYTES, text that is not UTF-8 or not JSON (NaN and Infinity included),
+    nesting deeper than the JSON reader allows, or a field of the wrong shape."""
+    where = os.fspath(path)
+    raw = _read_bytes(path, where)
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_not_json, parse_float=_finite)
+    except RecursionError as exc:
+        raise ConfigError(where, None, "not a results.json file: nested too deeply") from exc
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError and the hooks' refusals
+        problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(where, None, f"not a results.json file: {problem[:200]}") from exc
     _check_shape(data, where)
     try:
         return RunResult.from_json(data)
-    except (TypeError, ValueError, AttributeError) as exc:
+    except (TypeError, ValueError, AttributeError, RecursionError) as exc:
         raise ConfigError(where, None, f"not a results.json file: {exc}") from exc
 
 
 def parse_instant(stamp: str) -> datetime | None:
-    """An ISO-8601 time as an aware datetime (naive ones are taken as UTC), or None."""
+    """An ISO-8601 time as a UTC datetime (naive ones are taken as UTC), or None."""
     text = stamp.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        # In UTC, so that every later sum or comparison stays in range: 0001-01-01 at
+        # +14:00 is before year 1 in UTC, and is taken as no usable time.
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _extreme(stamps: Sequence[str], pick: Callable[..., datetime]) -> str:

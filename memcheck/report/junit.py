@@ -20,7 +20,9 @@ from typing import Any
 from junit_xml import TestCase, TestSuite, to_xml_report_string
 
 from memcheck.changes import host_counts
+from memcheck.report.guard import render_guarded
 from memcheck.report.json_report import PathLike, parse_instant, write_atomically
+from memcheck.report.partial import host_partial_text
 from memcheck.report.profiles import (
     describe_conflict,
     detected_evidence,
@@ -43,16 +45,27 @@ def suite_name(run: RunResult, host: HostResult | None = None) -> str:
 def ant_timestamp(*stamps: str | None) -> str:
     """The first parseable stamp as UTC `YYYY-MM-DDTHH:MM:SS` (the Ant schema allows no zone)."""
     for stamp in stamps:
-        moment = parse_instant(stamp) if stamp else None
+        moment = parse_instant(stamp) if isinstance(stamp, str) and stamp else None
         if moment is not None:
-            return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+            return _xsd_time(moment)
+    return _xsd_time(datetime.now(timezone.utc))
 
 
-def seconds(value: float | None) -> str:
+def _xsd_time(moment: datetime) -> str:
+    # By hand: strftime writes year 1 as "1", which no schema's dateTime accepts.
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+    )
+
+
+def seconds(value: object) -> str:
     """A duration as both schemas accept it: plain decimal, at most three decimals."""
-    number = float(value or 0.0)
-    return f"{number:.3f}" if math.isfinite(number) and number > 0 else "0.000"
+    try:
+        number = float(value or 0.0)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return "0.000"
+    return f"{number:.3f}" if math.isfinite(number) and 0 < number < 1e12 else "0.000"
 
 
 def failure_message(result: CheckResult) -> str:
@@ -164,6 +177,9 @@ def _properties(run: RunResult, host: HostResult) -> dict[str, str]:
         "in_container": "" if host.in_container is None else str(host.in_container).lower(),
         "fail_on": run.fail_on,
     }
+    # Always there, so that CI can alert on it: true when the host's data is partial.
+    props["partial"] = "true" if host.partial else "false"
+    props["unreadable_files"] = str(host.unreadable_files)
     if host.unreachable:
         props["unreachable"] = host.unreachable
     if host.notes:
@@ -229,6 +245,9 @@ def _suite(run: RunResult, index: int, host: HostResult, label: str) -> TestSuit
 
 def _system_out(run: RunResult, host: HostResult) -> str:
     lines = []
+    partial = host_partial_text(host)
+    if partial:
+        lines.append(partial)
     if host.unreachable:
         lines.append(f"host not collected: {host.unreachable}")
     lines += [f"note: {note}" for note in host.notes]
@@ -246,7 +265,12 @@ def _system_out(run: RunResult, host: HostResult) -> str:
 
 
 def build_junit(run: RunResult) -> bytes:
-    """The bytes of junit.xml for `run`."""
+    """The bytes of junit.xml for `run`; a host whose values it cannot be made from is
+    written without their details (memcheck.report.guard)."""
+    return render_guarded(run, _build_junit, "junit.xml")
+
+
+def _build_junit(run: RunResult) -> bytes:
     labels = host_labels(run.hosts)
     suites = [_suite(run, i, h, labels[i]) for i, h in enumerate(run.hosts)]
     root = ET.fromstring(to_xml_report_string(suites, prettyprint=False))
@@ -255,7 +279,7 @@ def build_junit(run: RunResult) -> bytes:
     for index, (suite_el, host) in enumerate(zip(root.findall("testsuite"), run.hosts)):
         suite_el.attrib.pop("disabled", None)
         durations = [r.duration_seconds for r in host.results] or [0.0]
-        suite_el.set("time", seconds(sum(durations)))
+        suite_el.set("time", seconds(sum(float(seconds(d)) for d in durations)))
         suite_el.set("id", str(index))
         if suite_el.find("properties") is None:
             suite_el.insert(0, ET.Element("properties"))
