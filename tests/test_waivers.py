@@ -112,6 +112,19 @@ def test_yaml_waivers(tmp_path: Path) -> None:
             '[[waiver]]\ncheck = 3\nreason = "r"\napproved_by = "a"\nexpires = 2099-01-01\n',
             "waiver[0].check",
         ),
+        (
+            '[[waiver]]\ncheck = "x"\nreason = " \t"\napproved_by = "a"\nexpires = 2099-01-01\n',
+            "waiver[0].reason",
+        ),
+        (
+            '[[waiver]]\ncheck = "x"\nhosts = ""\nreason = "r"\napproved_by = "a"\n'
+            "expires = 2099-01-01\n",
+            "waiver[0].hosts",
+        ),
+        (
+            '[[waiver]]\ncheck = "x"\nreason = "r"\napproved_by = "a"\nexpires = 2099-02-29\n',
+            "waiver[0].expires",
+        ),
         ("[waivers]\n", "waivers"),
         ("not toml at all [", None),
     ],
