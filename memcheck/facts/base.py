@@ -6,12 +6,16 @@ import functools
 from collections.abc import Mapping
 from typing import Any, Callable, TypeVar
 
-from memcheck.errors import ParseError, Unavailable
+from memcheck.errors import MISSING, ParseError, Unavailable
 from memcheck.model import ParamValue
 from memcheck.results import RunResult
 from memcheck.snapshot import Snapshot
 
 T = TypeVar("T")
+
+# In the reason recorded for a folder whose entries could not be read, both by the collection
+# script ("permission denied (cannot list the directory)") and by the snapshot loader.
+LISTING_DENIED = "cannot list"
 
 
 def cached(method: Callable[[Any], T]) -> Callable[[Any], T]:
@@ -59,18 +63,59 @@ class FactsBase:
     def hostname(self) -> str:
         return self.snapshot.info.hostname
 
+    def read(self, path: str) -> bytes:
+        """The file's bytes; raises `Unavailable`, also for a file that looks missing only
+        because a folder above it could not be listed (it may well be there)."""
+        try:
+            return self.snapshot.read(path)
+        except Unavailable as exc:
+            if exc.missing:
+                hidden = self.unlisted(path)
+                if hidden is not None:
+                    raise Unavailable(path, f"{hidden[1]} ({hidden[0]})") from None
+            raise
+
     def text(self, path: str) -> str:
         """The file's text (invalid UTF-8 replaced); raises `Unavailable`."""
-        return self.snapshot.read_text(path)
+        return self.read(path).decode("utf-8", errors="replace")
 
     def optional_text(self, path: str) -> str | None:
-        """The file's text, or None when it does not exist. Other read errors still raise."""
+        """The file's text, or None when it does not exist. Other read errors still raise,
+        and so does a file below a folder that could not be listed."""
         try:
-            return self.snapshot.read_text(path)
+            return self.text(path)
         except Unavailable as exc:
             if exc.missing:
                 return None
             raise
+
+    def unlisted(self, path: str) -> tuple[str, str] | None:
+        """(folder, reason) when `path` or a folder above it could not be listed, so that
+        what the snapshot lacks there says nothing about what the host has."""
+        errors = self.snapshot.errors
+        if not errors:
+            return None
+        current = path.rstrip("/") or "/"
+        while True:
+            reason = errors.get(current)
+            if reason is not None and LISTING_DENIED in reason:
+                return current, reason
+            if current == "/":
+                return None
+            current = current.rsplit("/", 1)[0] or "/"
+
+    def unreadable_below(self, folder: str) -> dict[str, str]:
+        """Paths at or below `folder` (and folders above it that could not be listed) that
+        were there but could not be read: path -> reason. Missing files are not listed."""
+        found = {
+            path: reason
+            for path, reason in self.snapshot.errors.items()
+            if (path == folder or path.startswith(folder.rstrip("/") + "/")) and reason != MISSING
+        }
+        above = self.unlisted(folder)
+        if above is not None:
+            found.setdefault(*above)
+        return found
 
     def exists(self, path: str) -> bool:
         return self.snapshot.exists(path)

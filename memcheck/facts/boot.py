@@ -78,7 +78,31 @@ class BootFacts(FactsBase):
             return self.optional_text(path)
         except Unavailable as exc:
             notes.append(f"cannot read {path}: {exc.reason}")
+            self._loader_unreadable[path] = exc.reason
             return None
+
+    @property
+    def _loader_unreadable(self) -> dict[str, str]:
+        found: dict[str, str] = self._cache.setdefault("loader-unreadable", {})
+        return found
+
+    @property
+    def boot_loader_unreadable(self) -> dict[str, str]:
+        """Boot loader files (and folders of them) that exist but could not be read: the next
+        boot's command line may differ from what `boot_param` found. Path -> reason."""
+        if "loader-read" not in self._cache:
+            self._cache["loader-read"] = True
+            for loader in (self._bls, self._grub_cfg, self._grub_defaults):
+                try:
+                    loader([])
+                except ParseError:
+                    pass  # a malformed file is read; `boot_param` reports it
+        found = dict(self._loader_unreadable)
+        for folder in ("/boot/loader/entries", "/etc/default/grub.d"):
+            hidden = self.unlisted(folder)
+            if hidden is not None:
+                found.setdefault(*hidden)
+        return found
 
     def _bls(self, notes: list[str]) -> _LoaderLine | None:
         entries = []

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable, TypeVar
 
 from memcheck.errors import ParseError, Unavailable
-from memcheck.facts.base import cached
+from memcheck.facts.base import LISTING_DENIED, cached
 from memcheck.facts.host import HostFacts
 from memcheck.facts.meminfo import MeminfoFacts
 from memcheck.facts.processes import Process, ProcessFacts
@@ -408,8 +408,10 @@ class CgroupFacts(ServiceFacts, HostFacts, MeminfoFacts, ProcessFacts, SystemdFa
             if path.startswith(prefix) and posixpath.basename(path) in names:
                 directories.add(posixpath.dirname(path))
         for path, reason in snap.errors.items():
-            if (path == root or path.startswith(prefix)) and "cannot list" in reason:
+            if (path == root or path.startswith(prefix)) and LISTING_DENIED in reason:
                 directories.add(path)
+        if self.unlisted(root) is not None:
+            directories.add(root)  # a folder above it could not be listed: say so on the root
         if directories:
             directories.add(root)  # the root exists whenever anything below it does
         found = [self._cgroup(d, root, version) for d in directories]
@@ -418,9 +420,11 @@ class CgroupFacts(ServiceFacts, HostFacts, MeminfoFacts, ProcessFacts, SystemdFa
     def _cgroup(self, directory: str, root: str, version: str) -> Cgroup:
         path = "/" + directory[len(root) :].strip("/") if directory != root else "/"
         group = Cgroup(path, directory, version, classify(path))
-        listing = self.snapshot.errors.get(directory)
-        if listing and "cannot list" in listing:
-            group.problems[directory] = listing
+        hidden = self.unlisted(directory)
+        if hidden is not None:
+            group.problems[directory] = (
+                f"{hidden[0]}: {hidden[1]}" if hidden[0] != directory else hidden[1]
+            )
         if version == "v2":
             group.limit = self._read(group, "memory.max", cg.parse_limit)
             group.high = self._read(group, "memory.high", cg.parse_limit)
@@ -468,9 +472,9 @@ class CgroupFacts(ServiceFacts, HostFacts, MeminfoFacts, ProcessFacts, SystemdFa
     def _read(self, group: Cgroup, name: str, parse: Callable[[str, str], T]) -> T | None:
         path = group.file(name)
         try:
-            text = self.snapshot.read_text(path)
+            text = self.text(path)
         except Unavailable as exc:
-            if not exc.missing:
+            if not exc.missing and group.directory not in group.problems:
                 group.problems[path] = exc.reason
             return None
         try:

@@ -12,7 +12,7 @@ import posixpath
 from dataclasses import dataclass
 
 from memcheck.errors import ParseError, Unavailable
-from memcheck.facts.base import cached
+from memcheck.facts.base import LISTING_DENIED, cached
 from memcheck.facts.boot import BootFacts
 from memcheck.parse.psi import SOURCE as PSI_SOURCE
 from memcheck.parse.psi import Pressure, parse_pressure
@@ -150,4 +150,23 @@ class PressureFacts(BootFacts):
                 found.append(CgroupPressure(name, path, None, exc.problem))
                 continue
             found.append(CgroupPressure(name, path, pressure))
+        for folder, reason in sorted(self.unreadable_below(CGROUP_ROOTS[1]).items()):
+            if LISTING_DENIED not in reason or _in_v1_hierarchy(folder):
+                continue
+            # The cgroups below it, and their memory.pressure, are unknown.
+            name = cgroup_name(folder + "/memory.pressure")
+            found.append(CgroupPressure(name, folder, None, f"{folder}: {reason}"))
         return tuple(found)
+
+
+# The v1 controller hierarchies mounted beside (hybrid) or instead of cgroup2 have no
+# memory.pressure files: a folder there that could not be listed hides none.
+_V1_CONTROLLERS = frozenset(
+    "blkio cpu cpuacct cpuset devices freezer hugetlb memory misc net_cls net_prio "
+    "perf_event pids rdma systemd".split()
+)
+
+
+def _in_v1_hierarchy(folder: str) -> bool:
+    rest = folder[len(CGROUP_ROOTS[1]) :].strip("/").split("/", 1)[0]
+    return bool(rest) and (rest in _V1_CONTROLLERS or "," in rest)

@@ -11,7 +11,7 @@ import posixpath
 from dataclasses import dataclass
 
 from memcheck.errors import MISSING, ParseError, Unavailable
-from memcheck.facts.base import cached
+from memcheck.facts.base import LISTING_DENIED, cached
 from memcheck.facts.systemd import SystemdFacts
 from memcheck.parse import shell_writes
 from memcheck.parse.crontab import CronTable, parse_anacrontab, parse_crontab
@@ -136,12 +136,38 @@ class ScheduleFacts(SystemdFacts):
                     Schedule("cron script", f"{period} (run-parts)", "root", text, path, None)
                 )
         found.extend(self._timers(problems))
+        for schedule in found:
+            for script in shell_writes.invoked_scripts(schedule.command):
+                try:
+                    self.optional_text(script)
+                except Unavailable as exc:  # what it writes is unknown
+                    problems.setdefault(script, exc.reason)
         for path, reason in self.snapshot.errors.items():
             if path.startswith(_CRON_PREFIXES) and reason != MISSING:
                 problems.setdefault(path, reason)
+        for folder in ("/etc/cron.d", *CRON_SCRIPT_DIRS, "/var/spool/cron"):
+            hidden = self.unlisted(folder)  # /etc or /var/spool itself not listed
+            if hidden is not None:
+                problems.setdefault(*hidden)
         return found, problems
 
+    def _timer_problems(self, problems: dict[str, str]) -> None:
+        """Unit files and folders that could not be read and may hold a timer: a timer file
+        or its drop-in, or a folder (its `.timer` files and `.wants/` links are unknown).
+        A service a timer starts is checked when that timer is read."""
+        for path, reason in self.unit_problems.items():
+            name = posixpath.basename(path)
+            folder = posixpath.basename(posixpath.dirname(path))
+            if (
+                LISTING_DENIED in reason
+                or name.endswith(".timer")
+                or folder.endswith(".timer.d")
+                or folder.endswith((".wants", ".requires"))
+            ):
+                problems.setdefault(path, reason)
+
     def _timers(self, problems: dict[str, str]) -> list[Schedule]:
+        self._timer_problems(problems)
         found = []
         for name in self.unit_names(".timer"):
             try:
@@ -199,7 +225,7 @@ class ScheduleFacts(SystemdFacts):
                 try:
                     text = self.optional_text(script)
                 except Unavailable:
-                    continue
+                    continue  # in `schedule_problems`
                 if text is None:
                     continue
                 for write in shell_writes.writes_to(text, paths):

@@ -107,6 +107,35 @@ class ServiceFacts(ProcessFacts, SystemdFacts):
         except (ParseError, Unavailable):
             return True  # it exists; reading it is the caller's concern
 
+    @property
+    def unidentified_processes(self) -> dict[int, str]:
+        """Processes in the snapshot whose name could not be read (pid -> why): any of them
+        may be the service a check looks for, so "not running" cannot be concluded."""
+        cache_key = "unidentified-processes"
+        found: dict[int, str] | None = self._cache.get(cache_key)
+        if found is None:
+            found = {}
+            for process in self.processes:
+                if process.comm is not None or process.status is not None:
+                    continue
+                hidden = self.unlisted(f"/proc/{process.pid}")
+                if hidden is not None:
+                    found[process.pid] = f"{hidden[0]}: {hidden[1]}"
+                elif process.problems:
+                    path, reason = next(iter(sorted(process.problems.items())))
+                    found[process.pid] = f"{path}: {reason}"
+            self._cache[cache_key] = found
+        return found
+
+    def unidentified_note(self) -> str | None:
+        """One line saying which processes could not be identified, or None."""
+        found = self.unidentified_processes
+        if not found:
+            return None
+        first = next(iter(found.values()))
+        more = f" and {len(found) - 1} more" if len(found) > 1 else ""
+        return f"{len(found)} processes could not be identified ({first}{more})"
+
     def service_processes(self, service: str) -> ServiceProcesses:
         alias = service_alias(service)
         candidates = [

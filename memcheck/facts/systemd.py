@@ -10,6 +10,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
+from memcheck.errors import MISSING, Unavailable
 from memcheck.facts.base import FactsBase
 from memcheck.parse.systemd_unit import Assignment, UnitFile, parse_unit
 
@@ -94,17 +95,52 @@ class SystemdFacts(FactsBase):
         return any(self.snapshot.is_dir(d) for d in UNIT_DIRS)
 
     def unit_names(self, suffix: str = "") -> list[str]:
-        """Names of unit files in any unit directory (not in `.wants/` or drop-in folders)."""
+        """Names of unit files in any unit directory (not in `.wants/` or drop-in folders),
+        those that could not be read included (`unit()` then says why)."""
         names: set[str] = set()
         for directory in UNIT_DIRS:
-            for name in self.snapshot.listdir(directory):
+            for name in self._entries(directory):
                 if name.endswith(suffix) and not name.endswith((".wants", ".requires", ".d")):
                     names.add(name)
         return sorted(names)
 
+    def _entries(self, directory: str) -> list[str]:
+        """The names in a folder, with those recorded only as unreadable."""
+        names = set(self.snapshot.listdir(directory))
+        prefix = directory + "/"
+        for path, reason in self.snapshot.errors.items():
+            if path.startswith(prefix) and "/" not in path[len(prefix) :] and reason != MISSING:
+                names.add(path[len(prefix) :])
+        return sorted(names)
+
+    @property
+    def unit_problems(self) -> dict[str, str]:
+        """Unit files and folders (`.wants/`, drop-in folders, the unit directories) that
+        were there but could not be read or listed: path -> reason. What they hold (a timer,
+        a drop-in, an enablement link) is unknown."""
+        cache_key = "unit-problems"
+        found: dict[str, str] | None = self._cache.get(cache_key)
+        if found is None:
+            found = {}
+            for directory in UNIT_DIRS:
+                found.update(self.unreadable_below(directory))
+            self._cache[cache_key] = found
+        return found
+
+    def _hidden(self, path: str) -> None:
+        """Raise `Unavailable` when `path` was there but unreadable, or may be there unseen
+        because its folder could not be listed."""
+        reason = self.snapshot.errors.get(path)
+        if reason is not None and reason != MISSING:
+            raise Unavailable(path, reason)
+        hidden = self.unlisted(path)
+        if hidden is not None:
+            raise Unavailable(path, f"{hidden[1]} ({hidden[0]})")
+
     def _main_file(self, name: str) -> tuple[str, bool] | None:
         for directory in UNIT_DIRS:
             path = f"{directory}/{name}"
+            self._hidden(path)  # an unreadable file here would hide the ones below
             link = self.snapshot.readlink(path)
             if link is not None and link == "/dev/null":
                 return path, True
@@ -134,7 +170,8 @@ class SystemdFacts(FactsBase):
                 files.append(self._parse(path))
                 dropins: dict[str, str] = {}
                 for directory in reversed(UNIT_DIRS):  # higher-priority dirs overwrite
-                    for conf in self.snapshot.listdir(f"{directory}/{name}.d"):
+                    self._hidden(f"{directory}/{name}.d")
+                    for conf in self._entries(f"{directory}/{name}.d"):
                         if conf.endswith(".conf"):
                             dropins[conf] = f"{directory}/{name}.d/{conf}"
                 # a drop-in linked to /dev/null masks the same-named one of a lower directory

@@ -11,7 +11,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
-from memcheck.errors import ParseError, Unavailable
+from memcheck.errors import MISSING, ParseError, Unavailable
 from memcheck.facts.base import cached
 from memcheck.facts.boot import BootFacts
 from memcheck.facts.systemd import Enablement, SystemdFacts
@@ -99,6 +99,10 @@ class ThpBoot:
     default: ThpSetter | None
     inactive: tuple[ThpSetter, ...]
     notes: tuple[str, ...]
+    # Inputs that exist but could not be read and may change the boot mode (path -> reason):
+    # a unit, script, tmpfiles.d or tuned file could hold a writer; with no writer, a boot
+    # loader file or the kernel config could change the command line or the default.
+    unreadable: tuple[tuple[str, str], ...] = ()
 
     @property
     def deciding(self) -> tuple[ThpSetter, ...]:
@@ -173,6 +177,9 @@ class ThpFacts(SystemdFacts, BootFacts):
         directory = self.thp_dir
         if directory is None:
             return []
+        for path, reason in sorted(self.unreadable_below(directory).items()):
+            if "/hugepages-" in path or not path.startswith(directory + "/"):
+                raise Unavailable(path, reason)  # a per-size control may be hidden there
         found = []
         for path in self.glob(directory + "/hugepages-*/enabled"):
             size = mthp_size_bytes(posixpath.dirname(path), path)
@@ -193,10 +200,17 @@ class ThpFacts(SystemdFacts, BootFacts):
         for script in shell_writes.invoked_scripts(command):
             try:
                 text = self.optional_text(script)
-            except Unavailable:
+            except Unavailable as exc:
+                self._writer_unreadable.setdefault(script, exc.reason)
                 continue
             if text is not None and _may_name(text, paths):
                 found.extend((w, script) for w in shell_writes.writes_to(text, paths))
+        return found
+
+    @property
+    def _writer_unreadable(self) -> dict[str, str]:
+        """Files that could hold a boot-time THP writer but could not be read."""
+        found: dict[str, str] = self._cache.setdefault("thp-writer-unreadable", {})
         return found
 
     @property
@@ -204,7 +218,13 @@ class ThpFacts(SystemdFacts, BootFacts):
     def _files_name_thp(self) -> bool:
         """Whether any file that could be a unit or a script names the THP folder (files
         under /proc and /sys, and memcheck's own records, are neither; /proc/vmstat names
-        `nr_anon_transparent_hugepages`). Most hosts have none: then no unit is parsed here."""
+        `nr_anon_transparent_hugepages`). Most hosts have none: then no unit is parsed here,
+        unless a file could not be read (it might name it)."""
+        if any(
+            reason != MISSING and not path.startswith(("/proc/", "/sys/", META_DIR + "/"))
+            for path, reason in self.snapshot.errors.items()
+        ):
+            return True
         return any(
             _THP_MARK in data
             for path, data in self.snapshot.files.items()
@@ -220,7 +240,10 @@ class ThpFacts(SystemdFacts, BootFacts):
         for name in self.unit_names(".service"):
             try:
                 unit = self.unit(name)
-            except (ParseError, Unavailable):
+            except Unavailable as exc:
+                self._writer_unreadable.setdefault(exc.path, exc.reason)
+                continue
+            except ParseError:
                 continue
             if unit is None or unit.masked:
                 continue
@@ -265,6 +288,8 @@ class ThpFacts(SystemdFacts, BootFacts):
         """
         files: dict[str, str] = {}
         for directory in reversed(TMPFILES_DIRS):  # a same-named file in /etc wins
+            for path, reason in self.unreadable_below(directory).items():
+                self._writer_unreadable.setdefault(path, reason)
             for name in self.snapshot.listdir(directory):
                 if name.endswith(".conf"):
                     files[name] = f"{directory}/{name}"
@@ -275,7 +300,10 @@ class ThpFacts(SystemdFacts, BootFacts):
                 continue
             try:
                 configs.append((name, path, parse_tmpfiles(self.text(path), path)))
-            except (ParseError, Unavailable) as exc:
+            except Unavailable as exc:
+                self._writer_unreadable.setdefault(path, exc.reason)
+                configs.append((name, path, str(exc)))
+            except ParseError as exc:
                 configs.append((name, path, str(exc)))
         return configs
 
@@ -313,6 +341,7 @@ class ThpFacts(SystemdFacts, BootFacts):
                 text = self.optional_text(path)
             except Unavailable as exc:
                 notes.append(f"cannot read {path}: {exc.reason}")
+                self._writer_unreadable.setdefault(path, exc.reason)
                 return []
             if text is None:
                 continue
@@ -343,6 +372,7 @@ class ThpFacts(SystemdFacts, BootFacts):
             names = self.tuned_profiles
         except Unavailable as exc:
             notes.append(f"cannot read {exc.path}: {exc.reason}")
+            self._writer_unreadable.setdefault(exc.path, exc.reason)
             return None, None
         if not names:
             return None, None
@@ -393,7 +423,8 @@ class ThpFacts(SystemdFacts, BootFacts):
             try:
                 real = self.snapshot.resolve(path)
                 text = self.optional_text(path)
-            except Unavailable:
+            except Unavailable as exc:
+                self._writer_unreadable.setdefault(path, exc.reason)
                 continue
             if text is None or real in seen:
                 continue
@@ -442,7 +473,11 @@ class ThpFacts(SystemdFacts, BootFacts):
             )
         try:
             config = self.kernel_config
-        except (Unavailable, ParseError) as exc:
+        except Unavailable as exc:
+            notes.append(str(exc))
+            self._cache.setdefault("thp-default-unreadable", {})[exc.path] = exc.reason
+            return None
+        except ParseError as exc:
             notes.append(str(exc))
             return None
         path = self.kernel_config_path
@@ -483,7 +518,8 @@ class ThpFacts(SystemdFacts, BootFacts):
             )
         try:
             running = self.kernel_cmdline.get("transparent_hugepage")
-        except Unavailable:
+        except Unavailable as exc:
+            self._cache.setdefault("thp-cmdline-unreadable", {})[exc.path] = exc.reason
             return None
         if running is None:
             return None
@@ -518,14 +554,35 @@ class ThpFacts(SystemdFacts, BootFacts):
         inactive = [s for s in setters if not s.active]
         if tuned_boot is not None and not tuned_boot.active:
             inactive.append(tuned_boot)
+        writers = tuple(s for s in setters if s.active)
+        cmdline = self._cmdline_setting(control, tuned_boot, notes)
+        default = self._builtin_default(control, notes)
         return ThpBoot(
             control,
-            tuple(s for s in setters if s.active),
-            self._cmdline_setting(control, tuned_boot, notes),
-            self._builtin_default(control, notes),
+            writers,
+            cmdline,
+            default,
             tuple(inactive),
             tuple(notes),
+            tuple(sorted(self._boot_unreadable(control, writers, cmdline).items())),
         )
+
+    def _boot_unreadable(
+        self, control: str, writers: tuple[ThpSetter, ...], cmdline: ThpSetter | None
+    ) -> dict[str, str]:
+        """What could not be read and could change this control's boot mode."""
+        # Any unit could run a writer (and a `.wants/` folder say whether it runs at boot).
+        found = dict(self.unit_problems) if (self.has_systemd or self.has_unit_files) else {}
+        found.update(self._writer_unreadable)
+        if writers:
+            return found  # a writer runs after the command line and the default
+        if control == "enabled":
+            found.update(self.boot_loader_unreadable)
+            if cmdline is None:
+                found.update(self._cache.get("thp-cmdline-unreadable", {}))
+        if cmdline is None:
+            found.update(self._cache.get("thp-default-unreadable", {}))
+        return found
 
 
 def _not_enabled(name: str, enablement: Enablement) -> str:
