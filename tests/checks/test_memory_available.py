@@ -56,7 +56,16 @@ def test_defaults_and_reads() -> None:
         "critical_percent": 1.0,
         "top_processes": 5,
     }
-    assert set(CHECK.meta.reads) == {"/proc/meminfo", "/proc/[0-9]*/status", "/proc/[0-9]*/comm"}
+    # The cgroup files and PID 1's cgroup: inside a container its own limit judges.
+    assert set(CHECK.meta.reads) == {
+        "/proc/meminfo",
+        "/proc/[0-9]*/status",
+        "/proc/[0-9]*/comm",
+        "/proc/1/cgroup",
+        "/proc/mounts",
+        "/sys/fs/cgroup/**/memory.{max,high,current,stat}",
+        "/sys/fs/cgroup/**/memory.{limit_in_bytes,usage_in_bytes,kmem.usage_in_bytes}",
+    }
     assert CHECK.meta.area == "pressure"
 
 
