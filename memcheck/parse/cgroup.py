@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from memcheck.errors import ParseError
+from memcheck.parse.values import quote, to_int
 
 UNLIMITED_FLOOR = 2**62
 """A limit at or above this many bytes is no limit.
@@ -64,9 +65,10 @@ def parse_bytes(text: str, source: str) -> int:
 def _number(raw: str, source: str) -> int:
     if not raw:
         raise ParseError(source, "empty, expected a number")
-    if not raw.isdigit() or not raw.isascii():
-        raise ParseError(source, f"expected a non-negative number, got {raw[:40]!r}")
-    return int(raw)
+    value = to_int(raw)
+    if value is None:
+        raise ParseError(source, f"expected a non-negative number, got {quote(raw, 40)}")
+    return value
 
 
 def _flat_keyed(text: str, source: str) -> dict[str, int]:
@@ -77,14 +79,13 @@ def _flat_keyed(text: str, source: str) -> dict[str, int]:
             continue
         parts = line.split()
         if len(parts) != 2:
-            raise ParseError(source, f"line {number}: expected 'key value', got {line[:80]!r}")
+            raise ParseError(source, f"line {number}: expected 'key value', got {quote(line)}")
         key, raw = parts
-        try:
-            value = int(raw)
-        except ValueError:
+        value = to_int(raw, signed=True)
+        if value is None:
             raise ParseError(
-                source, f"line {number}: value of {key!r} is not a number: {raw[:40]!r}"
-            ) from None
+                source, f"line {number}: value of {quote(key)} is not a number: {quote(raw, 40)}"
+            )
         values.setdefault(key, value)
     if not values:
         raise ParseError(source, "empty, expected 'key value' lines")

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from memcheck.errors import ParseError
+from memcheck.parse.values import is_digits, quote
 
 SPECIALS = (
     "@reboot",
@@ -91,13 +92,13 @@ def parse_crontab(text: str, source: str, system: bool) -> CronTable:
         if line.startswith("@"):
             head = line.split(None, 1)
             if head[0].lower() not in SPECIALS:
-                raise ParseError(source, f"line {number}: unknown schedule {head[0]!r}")
+                raise ParseError(source, f"line {number}: unknown schedule {quote(head[0], 40)}")
             schedule, remainder = head[0], head[1] if len(head) > 1 else ""
         else:
             words = line.split(None, 5)
             if len(words) < 5 or not all(_FIELD.match(w) for w in words[:5]):
                 raise ParseError(
-                    source, f"line {number}: expected five time fields, got {raw[:60]!r}"
+                    source, f"line {number}: expected five time fields, got {quote(raw, 60)}"
                 )
             schedule, remainder = " ".join(words[:5]), words[5] if len(words) > 5 else ""
         user: str | None = None
@@ -130,8 +131,8 @@ def parse_anacrontab(text: str, source: str = "/etc/anacrontab") -> CronTable:
         if len(words) < 4:
             raise ParseError(source, f"line {number}: expected 'period delay job-id command'")
         period, delay = words[0], words[1]
-        if not (period.isdigit() or period in SPECIALS) or not delay.isdigit():
-            raise ParseError(source, f"line {number}: bad period or delay in {raw[:60]!r}")
+        if not (is_digits(period) or period in SPECIALS) or not is_digits(delay):
+            raise ParseError(source, f"line {number}: bad period or delay in {quote(raw, 60)}")
         schedule = f"{period} (delay {delay} min)"
         jobs.append(CronJob(schedule, None, _command(words[3]), source, number, raw.strip()))
     return CronTable(source, tuple(jobs), tuple(env))

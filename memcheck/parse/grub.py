@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from memcheck.errors import ParseError
+from memcheck.parse.values import quote
 
 _ASSIGN = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+# GRUB's own variable names (grubenv) are looser than the shell's.
+_GRUB_VAR = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 
 
 @dataclass(frozen=True)
@@ -32,13 +35,83 @@ class ShellVar:
     line: int
 
 
-def _expand(value: str, env: Mapping[str, ShellVar]) -> str:
-    def repl(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(2)
-        var = env.get(name)
-        return var.value if var else ""
+MAX_VALUE = 65536
+"""Longest value an expansion may produce. The kernel keeps at most COMMAND_LINE_SIZE (2 KiB
+on x86 and arm64, 4 KiB elsewhere) of its command line; `A="$A$A"` repeated would otherwise
+double the value on every line."""
 
-    return _VAR.sub(repl, value)
+
+def _expand(
+    value: str, env: Mapping[str, str], source: str, where: str, pattern: re.Pattern[str] = _VAR
+) -> str:
+    """`$NAME` and `${NAME}` replaced by their values from `env` (unset: empty); `ParseError`
+    when the result would exceed `MAX_VALUE` characters."""
+    grown = [len(value)]
+
+    def repl(match: re.Match[str]) -> str:
+        found = env.get(match.group(1) or match.group(2), "")
+        grown[0] += len(found) - len(match.group(0))
+        if grown[0] > MAX_VALUE:
+            raise ParseError(source, f"{where}: expands to more than {MAX_VALUE} characters")
+        return found
+
+    return pattern.sub(repl, value)
+
+
+class _Values(Mapping[str, str]):
+    """The values of shell variables, as a mapping for `_expand`."""
+
+    def __init__(self, variables: Mapping[str, ShellVar]) -> None:
+        self._variables = variables
+
+    def __getitem__(self, name: str) -> str:
+        return self._variables[name].value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._variables)
+
+    def __len__(self) -> int:
+        return len(self._variables)
+
+
+# What ends a stretch of plain text for `_quote_state`, outside quotes and inside "...".
+_OUTSIDE_SPECIAL = re.compile(r"[\\'\"#]")
+_DOUBLE_SPECIAL = re.compile(r"[\\\"]")
+
+
+def _quote_state(text: str, state: str) -> str:
+    """What shlex (POSIX mode, `#` comments) is inside of after reading `text` from `state`:
+    "" nothing, "'" or '"' an open quote, "\\" or '"\\' an escape still waiting for its
+    character (outside or inside double quotes). Lets a value spanning lines be split once
+    its quotes close, rather than once per line it spans."""
+    i = 0
+    while i < len(text):
+        if state in ("\\", '"\\'):
+            i += 1  # the escaped character, whatever it is
+            state = "" if state == "\\" else '"'
+        elif state == "'":
+            end = text.find("'", i)
+            if end < 0:
+                return state
+            i, state = end + 1, ""
+        elif state == '"':
+            found = _DOUBLE_SPECIAL.search(text, i)
+            if found is None:
+                return state
+            i, state = found.end(), ("" if found.group() == '"' else '"\\')
+        else:
+            found = _OUTSIDE_SPECIAL.search(text, i)
+            if found is None:
+                return ""
+            i, char = found.end(), found.group()
+            if char == "#":  # a comment runs to the end of its line
+                end = text.find("\n", i)
+                if end < 0:
+                    return ""
+                i = end + 1
+            else:
+                state = char
+    return state
 
 
 def parse_grub_defaults(
@@ -58,20 +131,22 @@ def parse_grub_defaults(
         match = _ASSIGN.match(line)
         if not match:
             continue  # tests, `if` blocks: grub-mkconfig runs them; we only read assignments
-        name, raw = match.group(1), match.group(2)
-        while True:  # a quoted value may span lines
-            try:
-                words = shlex.split(_protect_vars(raw), comments=True, posix=True)
-                break
-            except ValueError:
-                if index >= len(lines):
-                    raise ParseError(
-                        source, f"line {start}: unterminated quote in {name}"
-                    ) from None
-                raw += "\n" + lines[index]
-                index += 1
+        name, first = match.group(1), match.group(2)
+        pieces = [first]
+        state = _quote_state(first, "")
+        while state:  # a quoted value may span lines
+            if index >= len(lines):
+                raise ParseError(source, f"line {start}: unterminated quote in {name}")
+            pieces.append("\n" + lines[index])
+            state = _quote_state(pieces[-1], state)
+            index += 1
+        try:
+            words = shlex.split(_protect_vars("".join(pieces)), comments=True, posix=True)
+        except ValueError:
+            raise ParseError(source, f"line {start}: unterminated quote in {name}") from None
         value = " ".join(words).replace("\0", "$")
-        result[name] = ShellVar(name, _expand(value, result), source, start)
+        expanded = _expand(value, _Values(result), source, f"line {start}: {name}")
+        result[name] = ShellVar(name, expanded, source, start)
     return result
 
 
@@ -114,7 +189,7 @@ def parse_bls_entry(text: str, source: str) -> BlsEntry:
             continue
         key, _, value = line.partition(" ")
         if not re.match(r"^[a-z_-]+$", key):
-            raise ParseError(source, f"line {number}: expected 'key value', got {raw[:60]!r}")
+            raise ParseError(source, f"line {number}: expected 'key value', got {quote(raw, 60)}")
         if key == "options":
             options.append(value.strip())
             options_line = options_line or number
@@ -144,11 +219,10 @@ def parse_grubenv(text: str, source: str) -> dict[str, str]:
     return values
 
 
-def expand_grubenv(options: str, env: Mapping[str, str]) -> str:
-    """`$kernelopts` in a BLS `options` line -> its value from grubenv."""
-    return re.sub(
-        r"\$(?:\{(\w+)\}|(\w+))", lambda m: env.get(m.group(1) or m.group(2), ""), options
-    )
+def expand_grubenv(options: str, env: Mapping[str, str], source: str = "grubenv") -> str:
+    """`$kernelopts` in a BLS `options` line -> its value from grubenv. `ParseError` when the
+    result would exceed `MAX_VALUE` characters."""
+    return _expand(options, env, source, "options", _GRUB_VAR)
 
 
 @dataclass(frozen=True)

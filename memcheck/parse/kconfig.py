@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from memcheck.errors import ParseError
+from memcheck.parse.values import quote
 
 _SET = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
 _NOT_SET = re.compile(r"^# (CONFIG_[A-Za-z0-9_]+) is not set$")
@@ -31,7 +32,9 @@ def parse_kconfig(text: str, source: str) -> dict[str, str]:
             continue
         match = _SET.match(line)
         if not match:
-            raise ParseError(source, f"line {number}: expected CONFIG_X=value, got {raw[:60]!r}")
+            raise ParseError(
+                source, f"line {number}: expected CONFIG_X=value, got {quote(raw, 60)}"
+            )
         value = match.group(2)
         if len(value) >= 2 and value[0] == value[-1] == '"':
             value = value[1:-1]

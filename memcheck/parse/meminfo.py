@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from memcheck.errors import ParseError
+from memcheck.parse.values import clip, quote, to_int
 
 _KB = 1024
 SOURCE = "/proc/meminfo"
@@ -167,22 +168,22 @@ def parse_meminfo(text: str, source: str = SOURCE) -> Meminfo:
             continue
         in_table = False
         if not sep or not key or " " in key:
-            raise ParseError(source, f"line {number}: expected 'Key: value', got {line!r}")
+            raise ParseError(source, f"line {number}: expected 'Key: value', got {quote(line)}")
         if not parts:
-            raise ParseError(source, f"line {number}: {key} has no value")
-        try:
-            value = int(parts[0])
-        except ValueError:
+            raise ParseError(source, f"line {number}: {clip(key)} has no value")
+        value = to_int(parts[0], signed=True)
+        if value is None:
             raise ParseError(
-                source, f"line {number}: {key}: expected a number, got {parts[0]!r}"
-            ) from None
+                source, f"line {number}: {clip(key)}: expected a number, got {quote(parts[0], 40)}"
+            )
         if len(parts) == 1:
             counts[key] = value
         elif len(parts) == 2 and parts[1] == "kB":
             sizes[key] = value * _KB
         else:
             raise ParseError(
-                source, f"line {number}: {key}: expected '<n> kB' or '<n>', got {rest.strip()!r}"
+                source,
+                f"line {number}: {clip(key)}: expected '<n> kB' or '<n>', got {quote(rest.strip())}",
             )
     if "MemTotal" not in sizes:
         if not lines or not text.strip():

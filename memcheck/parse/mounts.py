@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from memcheck.errors import ParseError
+from memcheck.parse.values import quote
 
 
 @dataclass(frozen=True)
@@ -15,17 +17,13 @@ class Mount:
     options: tuple[str, ...]
 
 
+# The kernel escapes space, tab, newline and backslash in paths as three octal digits
+# (`\040`); a backslash followed by anything else (`\999`) is kept as it is.
+_OCTAL = re.compile(r"\\([0-7]{3})")
+
+
 def _unescape(field: str) -> str:
-    # The kernel escapes space, tab, newline and backslash in paths as octal (\040 ...).
-    out, i = [], 0
-    while i < len(field):
-        if field[i] == "\\" and i + 3 < len(field) + 0 and field[i + 1 : i + 4].isdigit():
-            out.append(chr(int(field[i + 1 : i + 4], 8)))
-            i += 4
-        else:
-            out.append(field[i])
-            i += 1
-    return "".join(out)
+    return _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), field)
 
 
 def parse_mounts(text: str, source: str = "/proc/mounts") -> tuple[Mount, ...]:
@@ -36,7 +34,7 @@ def parse_mounts(text: str, source: str = "/proc/mounts") -> tuple[Mount, ...]:
         parts = line.split()
         if len(parts) < 4:
             raise ParseError(
-                source, f"line {number}: expected at least 4 fields, got {line[:80]!r}"
+                source, f"line {number}: expected at least 4 fields, got {quote(line)}"
             )
         mounts.append(
             Mount(_unescape(parts[0]), _unescape(parts[1]), parts[2], tuple(parts[3].split(",")))

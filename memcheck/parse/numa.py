@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from memcheck.errors import ParseError
+from memcheck.parse.values import clip, quote, to_hex, to_int
 
 _KB = 1024
 
@@ -25,7 +26,10 @@ _KB = 1024
 
 # The kernel prints lists with %*pbl: no leading zeros (which tells them from the hex mask of
 # `Mems_allowed:`, `00000000,00000003`).
-_RANGE = re.compile(r"(0|[1-9]\d*)(?:-(0|[1-9]\d*))?")
+_RANGE = re.compile(r"(0|[1-9][0-9]{0,8})(?:-(0|[1-9][0-9]{0,8}))?", re.ASCII)
+# MAX_NUMNODES is 1 << CONFIG_NODES_SHIFT, and NODES_SHIFT is at most 10 on every architecture;
+# a larger node number is not a kernel's, and expanding it would cost memory.
+MAX_NODES = 65536
 
 
 def parse_node_list(text: str, source: str = "node list") -> tuple[int, ...]:
@@ -33,19 +37,27 @@ def parse_node_list(text: str, source: str = "node list") -> tuple[int, ...]:
     body = text.strip()
     if not body:
         return ()
-    nodes: set[int] = set()
+    spans: list[tuple[int, int]] = []
     for part in body.split(","):
         match = _RANGE.fullmatch(part.strip())
         if match is None:
-            raise ParseError(source, f"expected a node list such as '0-3,5', got {body[:60]!r}")
+            raise ParseError(source, f"expected a node list such as '0-3,5', got {quote(body, 60)}")
         first = int(match.group(1))
         last = int(match.group(2)) if match.group(2) is not None else first
         if last < first:
-            raise ParseError(source, f"range {part.strip()!r} runs backwards")
-        if last - first > 65535:
-            raise ParseError(source, f"range {part.strip()!r} is larger than any node count")
-        nodes.update(range(first, last + 1))
-    return tuple(sorted(nodes))
+            raise ParseError(source, f"range {quote(part.strip())} runs backwards")
+        if last >= MAX_NODES:
+            raise ParseError(source, f"range {quote(part.strip())} is larger than any node count")
+        spans.append((first, last))
+    # Overlapping ranges are merged before they are expanded, so that a list repeating
+    # `0-65535` costs its length, not its length times the range.
+    nodes: list[int] = []
+    end = -1
+    for first, last in sorted(spans):
+        if last > end:
+            nodes.extend(range(max(first, end + 1), last + 1))
+            end = last
+    return tuple(nodes)
 
 
 def format_node_list(nodes: tuple[int, ...] | list[int]) -> str:
@@ -64,7 +76,7 @@ def format_node_list(nodes: tuple[int, ...] | list[int]) -> str:
 
 # -- per-node meminfo -------------------------------------------------------------------------
 
-_NODE_LINE = re.compile(r"Node\s+(\d+)\s+([^:\s]+):\s*(\d+)(?:\s+(\S+))?\s*")
+_NODE_LINE = re.compile(r"Node\s+([0-9]+)\s+([^:\s]+):\s*([0-9]+)(?:\s+(\S+))?\s*", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -112,16 +124,13 @@ def parse_node_meminfo(
         if not line.strip():
             continue
         match = _NODE_LINE.fullmatch(line)
-        if match is None:
+        line_node = to_int(match.group(1)) if match else None
+        amount = to_int(match.group(3)) if match else None
+        if match is None or line_node is None or amount is None:
             raise ParseError(
-                source, f"line {number}: expected 'Node N Key: value kB', got {line!r}"
+                source, f"line {number}: expected 'Node N Key: value kB', got {quote(line)}"
             )
-        line_node, key, value, unit = (
-            int(match.group(1)),
-            match.group(2),
-            match.group(3),
-            match.group(4),
-        )
+        key, unit = match.group(2), match.group(4)
         if seen_node is None:
             seen_node = line_node
         elif line_node != seen_node:
@@ -129,11 +138,13 @@ def parse_node_meminfo(
                 source, f"line {number}: node {line_node} in a file of node {seen_node}"
             )
         if unit is None:
-            counts.setdefault(key, int(value))
+            counts.setdefault(key, amount)
         elif unit.lower() == "kb":
-            sizes.setdefault(key, int(value) * _KB)
+            sizes.setdefault(key, amount * _KB)
         else:
-            raise ParseError(source, f"line {number}: unknown unit {unit!r} in {line!r}")
+            raise ParseError(
+                source, f"line {number}: unknown unit {quote(unit, 20)} in {quote(line)}"
+            )
     if seen_node is None:
         raise ParseError(source, "empty: expected 'Node N MemTotal: ... kB' lines")
     if node is not None and seen_node != node:
@@ -195,9 +206,10 @@ def parse_numastat(
         if not line.strip():
             continue
         parts = line.split()
-        if len(parts) != 2 or not _COUNTER.fullmatch(parts[0]) or not parts[1].isdigit():
-            raise ParseError(source, f"line {number}: expected 'counter value', got {line!r}")
-        counters.setdefault(parts[0], int(parts[1]))
+        value = to_int(parts[1]) if len(parts) == 2 else None
+        if value is None or not _COUNTER.fullmatch(parts[0]):
+            raise ParseError(source, f"line {number}: expected 'counter value', got {quote(line)}")
+        counters.setdefault(parts[0], value)
     if not counters:
         raise ParseError(source, "empty: expected numa_hit, numa_miss, ... lines")
     for key in ("numa_hit", "numa_miss"):
@@ -226,8 +238,7 @@ _MODE_ALIASES = {"preferred": "prefer", "preferred-many": "prefer (many)"}
 # Flags after '=': MPOL_F_STATIC_NODES, MPOL_F_RELATIVE_NODES, and (5.12+) MPOL_F_NUMA_BALANCING,
 # joined with '|' (`bind=static|balancing:0-1`).
 POLICY_FLAGS = ("static", "relative", "balancing")
-_HEX = re.compile(r"[0-9a-fA-F]+")
-_PAGES_ON_NODE = re.compile(r"N(\d+)")
+_PAGES_ON_NODE = re.compile(r"N([0-9]+)", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -254,13 +265,13 @@ def parse_policy(text: str, source: str = "numa_maps policy") -> MemPolicy:
     mode, equals, flags = head.partition("=")
     mode = _MODE_ALIASES.get(mode, mode)
     if mode not in POLICY_MODES:
-        raise ParseError(source, f"unknown memory policy {text!r}")
+        raise ParseError(source, f"unknown memory policy {quote(text)}")
     flag_list = tuple(flags.split("|")) if equals else ()
     if any(f not in POLICY_FLAGS for f in flag_list):
-        raise ParseError(source, f"unknown policy flags in {text!r}")
+        raise ParseError(source, f"unknown policy flags in {quote(text)}")
     nodes = parse_node_list(nodelist, source) if colon else ()
     if colon and not nodes:
-        raise ParseError(source, f"empty node list in {text!r}")
+        raise ParseError(source, f"empty node list in {quote(text)}")
     return MemPolicy(mode, flag_list, nodes)
 
 
@@ -307,14 +318,15 @@ def _split_policy(rest: str) -> tuple[str, str]:
 
 def _parse_mapping(line: str, number: int, source: str) -> NumaMapping:
     where = f"{source}: line {number}"
-    address, _, rest = line.strip().partition(" ")
-    if not _HEX.fullmatch(address):
+    address_text, _, rest = line.strip().partition(" ")
+    address = to_hex(address_text) if not address_text.startswith(("0x", "0X")) else None
+    if address is None:
         raise ParseError(
-            source, f"line {number}: expected '<hex address> <policy> ...', got {line!r}"
+            source, f"line {number}: expected '<hex address> <policy> ...', got {quote(line)}"
         )
     policy_text, items = _split_policy(rest.lstrip())
     if not policy_text:
-        raise ParseError(source, f"line {number}: no memory policy in {line!r}")
+        raise ParseError(source, f"line {number}: no memory policy in {quote(line)}")
     policy = parse_policy(policy_text, where)
     pages: dict[int, int] = {}
     counts: dict[str, int] = {}
@@ -322,25 +334,31 @@ def _parse_mapping(line: str, number: int, source: str) -> NumaMapping:
     file: str | None = None
     page_kb: int | None = None
     for item in items.split():
-        key, equals, value = item.partition("=")
+        key, equals, value_text = item.partition("=")
         if not equals:
             tags.append(item)
             continue
         if key == "file":
-            file = value
+            file = value_text
             continue
-        if not value.isdigit():
-            raise ParseError(source, f"line {number}: expected {key}=<number>, got {item!r}")
+        value = to_int(value_text)
+        if value is None:
+            raise ParseError(
+                source, f"line {number}: expected {clip(key)}=<number>, got {quote(item)}"
+            )
         node = _PAGES_ON_NODE.fullmatch(key)
-        if node is not None:
-            pages[int(node.group(1))] = int(value)
+        node_id = to_int(node.group(1)) if node is not None else None
+        if node is not None and node_id is None:
+            raise ParseError(source, f"line {number}: bad node number in {quote(item)}")
+        if node_id is not None:
+            pages[node_id] = value
         elif key == "kernelpagesize_kB":
-            page_kb = int(value)
+            page_kb = value
         else:
-            counts[key] = int(value)
+            counts[key] = value
     return NumaMapping(
         line=number,
-        address=int(address, 16),
+        address=address,
         policy=policy,
         pages_per_node=pages,
         page_size_bytes=page_kb * _KB if page_kb is not None else None,

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from memcheck.errors import ParseError
+from memcheck.parse.values import quote, to_int
 
 _KB = 1024
 
@@ -40,12 +41,11 @@ class ProcStatus:
 
 def _kb(value: str, source: str, key: str) -> int:
     parts = value.split()
-    try:
-        number = int(parts[0])
-    except (ValueError, IndexError):
-        raise ParseError(source, f"{key}: expected '<n> kB', got {value!r}") from None
+    number = to_int(parts[0], signed=True) if parts else None
+    if number is None:
+        raise ParseError(source, f"{key}: expected '<n> kB', got {quote(value)}")
     if len(parts) > 1 and parts[1].lower() != "kb":
-        raise ParseError(source, f"{key}: unknown unit {parts[1]!r}")
+        raise ParseError(source, f"{key}: unknown unit {quote(parts[1], 40)}")
     return number * _KB
 
 
@@ -64,10 +64,11 @@ def parse_status(text: str, source: str = "/proc/<pid>/status") -> ProcStatus:
         raw = fields.get(key)
         if raw is None:
             return None
-        try:
-            return int(raw.split()[0])
-        except (ValueError, IndexError):
-            raise ParseError(source, f"{key}: expected an integer, got {raw!r}") from None
+        words = raw.split()
+        value = to_int(words[0], signed=True) if words else None
+        if value is None:
+            raise ParseError(source, f"{key}: expected an integer, got {quote(raw)}")
+        return value
 
     def size(key: str) -> int | None:
         raw = fields.get(key)
@@ -91,10 +92,9 @@ def parse_status(text: str, source: str = "/proc/<pid>/status") -> ProcStatus:
 
 def parse_oom_score_adj(text: str, source: str = "/proc/<pid>/oom_score_adj") -> int:
     """`oom_score_adj` is one integer, -1000..1000."""
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise ParseError(source, f"expected an integer, got {text.strip()[:40]!r}") from None
+    value = to_int(text.strip(), signed=True)
+    if value is None:
+        raise ParseError(source, f"expected an integer, got {quote(text.strip(), 40)}")
     if not -1000 <= value <= 1000:
         raise ParseError(source, f"{value} is outside -1000..1000")
     return value
@@ -102,10 +102,9 @@ def parse_oom_score_adj(text: str, source: str = "/proc/<pid>/oom_score_adj") ->
 
 def parse_oom_adj(text: str, source: str = "/proc/<pid>/oom_adj") -> int:
     """The pre-2.6.36 `oom_adj`, -17..15 (-17 disables OOM killing)."""
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise ParseError(source, f"expected an integer, got {text.strip()[:40]!r}") from None
+    value = to_int(text.strip(), signed=True)
+    if value is None:
+        raise ParseError(source, f"expected an integer, got {quote(text.strip(), 40)}")
     if not -17 <= value <= 15:
         raise ParseError(source, f"{value} is outside -17..15")
     return value
@@ -134,10 +133,16 @@ class CgroupEntry:
 
 def parse_cgroup(text: str, source: str = "/proc/<pid>/cgroup") -> tuple[CgroupEntry, ...]:
     """Parse `/proc/<pid>/cgroup`; v2 has the single line `0::/path`."""
+    # Only texts of a real cgroup file's size are memoised: the cache keeps its keys, and a
+    # hostile host's megabyte-long texts would stay in memory with them.
+    parse = _parse_cgroup if len(text) <= _CACHED_TEXT else _parse_cgroup.__wrapped__
     try:
-        return _parse_cgroup(text)
+        return parse(text)
     except ValueError as exc:
         raise ParseError(source, str(exc)) from None
+
+
+_CACHED_TEXT = 4096
 
 
 # Most processes of a host share their cgroups, so the same text comes many times per host;
@@ -150,11 +155,10 @@ def _parse_cgroup(text: str) -> tuple[CgroupEntry, ...]:
             continue
         parts = line.split(":", 2)
         if len(parts) != 3:
-            raise ValueError(f"line {number}: expected 'id:controllers:path', got {line!r}")
-        try:
-            hid = int(parts[0])
-        except ValueError:
-            raise ValueError(f"line {number}: hierarchy id {parts[0]!r} is not a number") from None
+            raise ValueError(f"line {number}: expected 'id:controllers:path', got {quote(line)}")
+        hid = to_int(parts[0])
+        if hid is None:
+            raise ValueError(f"line {number}: hierarchy id {quote(parts[0], 40)} is not a number")
         controllers = tuple(c for c in parts[1].split(",") if c)
         entries.append(CgroupEntry(hid, controllers, parts[2]))
     return tuple(entries)

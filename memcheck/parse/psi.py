@@ -15,11 +15,11 @@ kernel may add keys. Lines of a kind this parser does not know are kept aside, n
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from memcheck.errors import ParseError
+from memcheck.parse.values import clip, quote, to_float, to_int
 
 SOURCE = "/proc/pressure/memory"
 _KINDS = ("some", "full")
@@ -48,25 +48,23 @@ class Pressure:
 
 
 def _average(raw: str, key: str, source: str, number: int) -> float:
-    try:
-        value = float(raw)
-    except ValueError:
+    value = to_float(raw)
+    if value is None or not 0 <= value <= 100:
         raise ParseError(
-            source, f"line {number}: {key}: expected a percentage, got {raw[:40]!r}"
-        ) from None
-    if math.isnan(value) or math.isinf(value) or not 0 <= value <= 100:
-        raise ParseError(
-            source, f"line {number}: {key}: expected a percentage 0..100, got {raw[:40]!r}"
+            source,
+            f"line {number}: {clip(key)}: expected a percentage 0..100, got {quote(raw, 40)}",
         )
     return value
 
 
 def _total(raw: str, source: str, number: int) -> int:
-    if not raw.isdigit():
+    value = to_int(raw)
+    if value is None:
         raise ParseError(
-            source, f"line {number}: total: expected microseconds (an integer), got {raw[:40]!r}"
+            source,
+            f"line {number}: total: expected microseconds (an integer), got {quote(raw, 40)}",
         )
-    return int(raw)
+    return value
 
 
 def _line(kind: str, tokens: list[str], source: str, number: int) -> PressureLine:
@@ -76,7 +74,7 @@ def _line(kind: str, tokens: list[str], source: str, number: int) -> PressureLin
         if not sep:
             continue  # not a key=value token: nothing this parser can place
         if not raw:
-            raise ParseError(source, f"line {number}: {key}: no value")
+            raise ParseError(source, f"line {number}: {clip(key)}: no value")
         values.setdefault(key, raw)
     if "avg10" not in values:
         raise ParseError(source, f"line {number}: {kind}: no avg10= value")

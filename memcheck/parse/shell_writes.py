@@ -97,8 +97,20 @@ def _strip_comment(line: str) -> str:
 
 # Memoised: a fleet's hosts share most unit and cron lines, and each line is tokenised for
 # every THP control and every search; shlex is by far the slowest step of judging a host.
-@functools.lru_cache(maxsize=8192)
 def _tokens(command: str) -> tuple[str, ...] | None:
+    # A line longer than any real unit or cron line is not memoised: the cache would keep it.
+    return _cached_tokens(command) if len(command) <= _CACHED_LINE else _split(command)
+
+
+_CACHED_LINE = 4096
+
+
+@functools.lru_cache(maxsize=8192)
+def _cached_tokens(command: str) -> tuple[str, ...] | None:
+    return _split(command)
+
+
+def _split(command: str) -> tuple[str, ...] | None:
     # `2>/dev/null` and `3>file`: drop the descriptor number, keep the redirection, so the
     # number is not mistaken for an argument (`echo never > f 2>/dev/null` writes "never").
     command = re.sub(r"(^|[\s;&|])[0-9]+(?=>)", r"\1", _strip_comment(command))
@@ -200,20 +212,22 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     """(first line number, line) with backslash continuations joined; blanks and comments
     dropped."""
     lines: list[tuple[int, str]] = []
-    pending = ""
+    pending: list[str] = []  # joined once, not grown by `+=` (a copy per continued line)
     start = 1
     for number, raw in enumerate(text.splitlines(), 1):
         if not pending:
             start = number
-        if raw.rstrip().endswith("\\"):
-            pending += raw.rstrip()[:-1] + " "
+        stripped = raw.rstrip()
+        if stripped.endswith("\\"):
+            pending.append(stripped[:-1] + " ")
             continue
-        line = pending + raw
-        pending = ""
+        line = "".join(pending) + raw
+        pending = []
         if line.strip() and not line.lstrip().startswith("#"):
             lines.append((start, line))
-    if pending.strip():
-        lines.append((start, pending))
+    rest = "".join(pending)
+    if rest.strip():
+        lines.append((start, rest))
     return lines
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from memcheck.errors import ParseError
+from memcheck.parse.values import clip, quote, to_int
 
 _KB = 1024
 
@@ -49,12 +50,13 @@ def parse_smaps_rollup(text: str, source: str = "/proc/<pid>/smaps_rollup") -> S
         parts = value.split()
         if len(parts) != 2 or parts[1] != "kB":
             continue  # a flags line such as THPeligible, or a value cut short
-        try:
-            sizes[key.strip()] = int(parts[0]) * _KB
-        except ValueError:
+        amount = to_int(parts[0], signed=True)
+        if amount is None:
             raise ParseError(
-                source, f"line {number}: {key.strip()}: expected '<n> kB', got {value.strip()!r}"
-            ) from None
+                source,
+                f"line {number}: {clip(key.strip())}: expected '<n> kB', got {quote(value.strip())}",
+            )
+        sizes[key.strip()] = amount * _KB
     if not sizes:
         raise ParseError(source, "no 'Key: N kB' lines")
     return SmapsRollup(sizes)

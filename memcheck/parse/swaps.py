@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from memcheck.errors import ParseError
+from memcheck.parse.values import quote, to_int
 
 SOURCE = "/proc/swaps"
 _KB = 1024
@@ -56,12 +57,12 @@ def unescape(name: str) -> str:
 
 
 def _integer(raw: str, what: str, source: str, number: int) -> int:
-    try:
-        return int(raw)
-    except ValueError:
+    value = to_int(raw, signed=True)
+    if value is None:
         raise ParseError(
-            source, f"line {number}: {what}: expected an integer, got {raw[:40]!r}"
-        ) from None
+            source, f"line {number}: {what}: expected an integer, got {quote(raw, 40)}"
+        )
+    return value
 
 
 def parse_swaps(text: str, source: str = SOURCE) -> Swaps:
@@ -73,7 +74,7 @@ def parse_swaps(text: str, source: str = SOURCE) -> Swaps:
         raise ParseError(
             source,
             f"line 1: expected the 'Filename Type Size Used Priority' header, got "
-            f"{lines[0][:80]!r}",
+            f"{quote(lines[0])}",
         )
     areas = []
     for number, line in enumerate(lines[1:], start=2):
@@ -81,13 +82,13 @@ def parse_swaps(text: str, source: str = SOURCE) -> Swaps:
         if len(fields) != 5:
             raise ParseError(
                 source,
-                f"line {number}: expected 'name type size used priority', got {line[:80]!r}",
+                f"line {number}: expected 'name type size used priority', got {quote(line)}",
             )
         name, kind, size, used, priority = fields
         size_kb = _integer(size, "size", source, number)
         used_kb = _integer(used, "used", source, number)
         if size_kb < 0 or used_kb < 0:
-            raise ParseError(source, f"line {number}: negative size in {line[:80]!r}")
+            raise ParseError(source, f"line {number}: negative size in {quote(line)}")
         areas.append(
             SwapArea(
                 filename=unescape(name),

@@ -26,7 +26,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 SYSCTL_DIRS = (
     "/etc/sysctl.d",
@@ -209,8 +209,11 @@ def load_config(files: Mapping[str, str], links: Mapping[str, str] | None = None
     applied, hidden, masked = order_files({*files, *(links or {})}, links)
     if SYSCTL_CONF in files:
         applied.append(SYSCTL_CONF)
-    values: dict[str, Setting] = {}
-    patterns: list[Setting] = []
+    # Every assignment of a key in order, the last one in force; built into Settings at the end
+    # so that a key assigned n times costs n, not n * n (each Setting lists those before it).
+    history: dict[str, list[Setting]] = {}
+    # A glob assigned again moves to the end: the last matching glob wins in `lookup`.
+    patterns: dict[str, Setting] = {}
     exclusions: set[str] = set()
     problems: list[LineProblem] = []
     for path in applied:
@@ -218,26 +221,25 @@ def load_config(files: Mapping[str, str], links: Mapping[str, str] | None = None
         problems.extend(parsed.problems)
         exclusions.update(parsed.exclusions)
         for a in parsed.assignments:
+            setting = Setting(a.key, a.value, a.source, a.line, a.ignore_errors)
             if a.is_glob:
-                patterns = [p for p in patterns if p.key != a.key]
-                patterns.append(Setting(a.key, a.value, a.source, a.line, a.ignore_errors))
-                continue
-            previous = values.get(a.key)
-            earlier = (*previous.overridden, _plain(previous)) if previous else ()
-            values[a.key] = Setting(a.key, a.value, a.source, a.line, a.ignore_errors, earlier)
+                patterns.pop(a.key, None)
+                patterns[a.key] = setting
+            else:
+                history.setdefault(a.key, []).append(setting)
+    values = {
+        key: replace(settings[-1], overridden=tuple(settings[:-1]))
+        for key, settings in history.items()
+    }
     return SysctlConfig(
         values=values,
-        patterns=tuple(patterns),
+        patterns=tuple(patterns.values()),
         exclusions=frozenset(exclusions),
         applied=tuple(applied),
         hidden=hidden,
         masked=tuple(masked),
         problems=tuple(problems),
     )
-
-
-def _plain(setting: Setting) -> Setting:
-    return Setting(setting.key, setting.value, setting.source, setting.line, setting.ignore_errors)
 
 
 def boot_values(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from memcheck.errors import ParseError
+from memcheck.parse.values import quote
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,9 @@ def parse_unit(text: str, source: str) -> UnitFile:
     """Parse one unit file or drop-in. Raises `ParseError` on lines that are not assignments."""
     section = ""
     out: list[Assignment] = []
-    pending = ""
+    # Continued lines are joined once the continuation ends: `+=` on a string may copy it
+    # every time, which costs a long continuation its length squared.
+    pending: list[str] = []
     start = 0
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -43,23 +46,23 @@ def parse_unit(text: str, source: str) -> UnitFile:
         elif line[:1] in "#;":
             continue  # comment lines inside a continuation are skipped
         if line.endswith("\\"):
-            pending += line[:-1] + " "
+            pending.append(line[:-1] + " ")
             continue
-        line = pending + line
-        pending = ""
+        line = "".join(pending) + line
+        pending = []
         if line.startswith("[") and line.endswith("]"):
             section = line[1:-1].strip()
             continue
         key, sep, value = line.partition("=")
         if not sep or not key.strip():
             raise ParseError(
-                source, f"line {start}: expected Key=Value or [Section], got {raw[:60]!r}"
+                source, f"line {start}: expected Key=Value or [Section], got {quote(raw, 60)}"
             )
         if not section:
             raise ParseError(source, f"line {start}: assignment before any [Section]")
         out.append(Assignment(section, key.strip(), value.strip(), source, start))
     if pending:
-        line = pending.strip()
+        line = "".join(pending).strip()
         key, sep, value = line.partition("=")
         if sep and section:
             out.append(Assignment(section, key.strip(), value.strip(), source, start))

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from memcheck.errors import ParseError
+from memcheck.parse.values import quote, to_int
 
 # Mode words as the kernel prints them. `enabled` has three modes; `defrag` three on kernels
 # before 4.6 and on RHEL 6/7 (`always madvise never`), five after (`always defer defer+madvise
@@ -36,7 +37,7 @@ def parse_mode(text: str, source: str) -> ThpMode:
     choices: list[str] = []
     for word in words:
         if not _WORD.match(word) or word.count("[") != word.count("]"):
-            raise ParseError(source, f"unexpected word {word!r} in {text.strip()[:80]!r}")
+            raise ParseError(source, f"unexpected word {quote(word, 40)} in {quote(text.strip())}")
         if word.startswith("["):
             if not word.endswith("]"):
                 raise ParseError(source, f"unbalanced bracket in {text.strip()[:80]!r}")
@@ -64,12 +65,13 @@ def parse_flag(text: str, source: str) -> bool:
     raise ParseError(source, f"expected 0/1 or yes/no, got {text.strip()[:40]!r}")
 
 
-_SIZE_DIR = re.compile(r"hugepages-(\d+)kB$")
+_SIZE_DIR = re.compile(r"hugepages-([0-9]+)kB$", re.ASCII)
 
 
 def mthp_size_bytes(directory: str, source: str) -> int:
     """`hugepages-2048kB` -> 2097152 (the per-size directories of kernels 6.8+)."""
     match = _SIZE_DIR.search(directory.rstrip("/"))
-    if not match:
-        raise ParseError(source, f"expected a hugepages-<size>kB directory, got {directory!r}")
-    return int(match.group(1)) * 1024
+    size_kb = to_int(match.group(1)) if match else None
+    if size_kb is None:
+        raise ParseError(source, f"expected a hugepages-<size>kB directory, got {quote(directory)}")
+    return size_kb * 1024

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from memcheck.errors import ParseError
 from memcheck.parse.kernel_cmdline import split_words
+from memcheck.parse.values import quote
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,9 @@ def parse_tmpfiles(text: str, source: str) -> tuple[TmpfilesLine, ...]:
             continue
         head = split_words(line)
         if len(head) < 2:
-            raise ParseError(source, f"line {number}: expected 'Type Path ...', got {raw[:60]!r}")
+            raise ParseError(
+                source, f"line {number}: expected 'Type Path ...', got {quote(raw, 60)}"
+            )
         argument: str | None = None
         if len(head) >= 7:
             # the argument is the raw rest after six fields (it may hold spaces)

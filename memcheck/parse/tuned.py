@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from memcheck.errors import ParseError
+from memcheck.parse.values import quote
 
 
 @dataclass(frozen=True)
@@ -32,8 +34,13 @@ class TunedConf:
     options: tuple[TunedOption, ...]
 
     def get(self, section: str, key: str) -> TunedOption | None:
-        found = [o for o in self.options if o.section == section and o.key == key]
-        return found[-1] if found else None
+        return self._last.get((section, key))
+
+    @cached_property
+    def _last(self) -> dict[tuple[str, str], TunedOption]:
+        # One look-up table rather than a scan per `get`: `plugin_sections` asks once per
+        # section, which made a file with many sections cost its length squared.
+        return {(o.section, o.key): o for o in self.options}
 
     @property
     def includes(self) -> tuple[str, ...]:
@@ -67,7 +74,7 @@ def parse_tuned_conf(text: str, source: str) -> TunedConf:
         key, sep, value = line.partition("=")
         if not sep or not key.strip():
             raise ParseError(
-                source, f"line {number}: expected key=value or [section], got {raw[:60]!r}"
+                source, f"line {number}: expected key=value or [section], got {quote(raw, 60)}"
             )
         if not section:
             raise ParseError(source, f"line {number}: option before any [section]")

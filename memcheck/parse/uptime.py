@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from memcheck.errors import ParseError
+from memcheck.parse.values import quote, to_float
 
 SOURCE = "/proc/uptime"
 
@@ -21,12 +22,9 @@ class Uptime:
 
 
 def _number(token: str, what: str) -> float:
-    try:
-        value = float(token)
-    except ValueError:
-        raise ParseError(SOURCE, f"{what}: expected a number, got {token[:40]!r}") from None
-    if value != value or value in (float("inf"), float("-inf")) or value < 0:
-        raise ParseError(SOURCE, f"{what}: expected a finite number >= 0, got {token[:40]!r}")
+    value = to_float(token)
+    if value is None or value < 0:
+        raise ParseError(SOURCE, f"{what}: expected a finite number >= 0, got {quote(token, 40)}")
     return value
 
 
@@ -36,7 +34,7 @@ def parse_uptime(text: str) -> Uptime:
     if not fields:
         raise ParseError(SOURCE, "empty; expected '<uptime> <idle>' in seconds")
     if len(fields) > 2:
-        raise ParseError(SOURCE, f"expected two numbers, got {text.strip()[:80]!r}")
+        raise ParseError(SOURCE, f"expected two numbers, got {quote(text.strip())}")
     seconds = _number(fields[0], "uptime")
     idle = _number(fields[1], "idle time") if len(fields) == 2 else None
     return Uptime(seconds=seconds, idle_seconds=idle)

@@ -8,14 +8,13 @@ https://docs.kernel.org/admin-guide/sysctl/vm.html.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from memcheck.errors import ParseError
+from memcheck.parse.values import clip, quote, to_int
 
 SOURCE = "/proc/vmstat"
-_INTEGER = re.compile(r"-?[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -52,15 +51,16 @@ def parse_vmstat(text: str, source: str = SOURCE) -> Vmstat:
         if not fields:
             continue
         if len(fields) != 2:
-            raise ParseError(source, f"line {number}: expected '<name> <value>', got {line[:80]!r}")
+            raise ParseError(source, f"line {number}: expected '<name> <value>', got {quote(line)}")
         name, raw = fields
         # Values are printed unsigned, but per-CPU drift can show as a negative number on
         # some kernels' node counters; accept the sign rather than reject the file.
-        if not _INTEGER.fullmatch(raw):
+        value = to_int(raw, signed=True)
+        if value is None:
             raise ParseError(
-                source, f"line {number}: {name}: expected an integer, got {raw[:40]!r}"
+                source, f"line {number}: {clip(name)}: expected an integer, got {quote(raw, 40)}"
             )
-        counters[name] = int(raw)
+        counters[name] = value
     if not counters:
         raise ParseError(source, "empty; expected '<name> <value>' lines")
     return Vmstat(counters)
