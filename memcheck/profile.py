@@ -54,6 +54,20 @@ def shown(value: object) -> str:
     return _SHOWN.repr(value)
 
 
+def printable(text: str, limit: int = 1000) -> str:
+    """`text` as one line: control characters escaped (a TOML key may hold a newline), cut
+    to `limit` characters."""
+    if len(text) <= limit and text.isprintable():
+        return text
+    cut = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text[:limit])
+    return cut + ("..." if len(text) > limit else "")
+
+
+def config_error(where: str, key: str | None, problem: str) -> ConfigError:
+    """A ConfigError whose printed line stays one line whatever the file, key or value."""
+    return ConfigError(printable(where), printable(key, 200) if key else key, printable(problem))
+
+
 def read_config_bytes(path: str | os.PathLike[str], where: str) -> bytes:
     """The bytes of a configuration file (a profile, waivers), or ConfigError naming `where`.
 
@@ -65,13 +79,13 @@ def read_config_bytes(path: str | os.PathLike[str], where: str) -> bytes:
         fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigError(where, None, f"cannot read: {reason}") from None
+        raise config_error(where, None, f"cannot read: {reason}") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(where, None, "not a regular file; refused")
+            raise config_error(where, None, "not a regular file; refused")
         if info.st_size > MAX_CONFIG_BYTES:
-            raise ConfigError(where, None, f"larger than {MAX_CONFIG_BYTES // 2**20} MiB; refused")
+            raise config_error(where, None, f"larger than {MAX_CONFIG_BYTES // 2**20} MiB; refused")
         chunks: list[bytes] = []
         size = 0
         while size <= MAX_CONFIG_BYTES:
@@ -81,11 +95,11 @@ def read_config_bytes(path: str | os.PathLike[str], where: str) -> bytes:
             chunks.append(chunk)
             size += len(chunk)
     except OSError as exc:
-        raise ConfigError(where, None, f"cannot read: {exc.strerror or exc}") from None
+        raise config_error(where, None, f"cannot read: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
     if size > MAX_CONFIG_BYTES:  # it grew while being read
-        raise ConfigError(where, None, f"larger than {MAX_CONFIG_BYTES // 2**20} MiB; refused")
+        raise config_error(where, None, f"larger than {MAX_CONFIG_BYTES // 2**20} MiB; refused")
     return b"".join(chunks)
 
 
@@ -95,17 +109,17 @@ def parse_toml(data: bytes, where: str) -> dict[str, Any]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(where, None, f"not UTF-8 text ({exc.reason})") from None
+        raise config_error(where, None, f"not UTF-8 text ({exc.reason})") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(where, None, f"invalid TOML: {_first_line(exc)}") from None
+        raise config_error(where, None, f"invalid TOML: {_first_line(exc)}") from None
     except RecursionError:
-        raise ConfigError(where, None, "invalid TOML: nested too deeply") from None
+        raise config_error(where, None, "invalid TOML: nested too deeply") from None
     except MemoryError:
-        raise ConfigError(where, None, "invalid TOML: too large to parse") from None
+        raise config_error(where, None, "invalid TOML: too large to parse") from None
     except ValueError as exc:  # int() of a literal over sys.get_int_max_str_digits()
-        raise ConfigError(where, None, f"invalid TOML: {_first_line(exc)}") from None
+        raise config_error(where, None, f"invalid TOML: {_first_line(exc)}") from None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -249,8 +263,8 @@ def _locate(spec: str, base: Path | None, where: str, key: str | None) -> _Locat
         if not path.is_file():
             problem = "not a regular file; refused" if path.exists() else "no such profile file"
             if key is None:
-                raise ConfigError(str(path), None, problem)
-            raise ConfigError(where, key, f"{problem}: {path}")
+                raise config_error(str(path), None, problem)
+            raise config_error(where, key, f"{problem}: {path}")
         resolved = path.resolve()
         stem = path.name[: -len(".toml")] if path.name.endswith(".toml") else path.name
         return _Located(stem, str(path), str(resolved), False, path, resolved.parent)
@@ -260,7 +274,7 @@ def _locate(spec: str, base: Path | None, where: str, key: str | None) -> _Locat
         problem = f"no built-in profile {spec!r} (available: {available})"
         if key is None:
             problem += "; a path to a file must contain '/' or end in .toml"
-        raise ConfigError(where, key, problem)
+        raise config_error(where, key, problem)
     return _Located(
         spec,
         f"profiles/{spec}.toml",
@@ -276,7 +290,9 @@ def _read(located: _Located) -> tuple[dict[str, Any], str]:
         try:
             data: bytes = located.file.read_bytes()
         except OSError as exc:
-            raise ConfigError(located.display, None, f"cannot read: {exc.strerror or exc}") from exc
+            raise config_error(
+                located.display, None, f"cannot read: {exc.strerror or exc}"
+            ) from exc
     else:
         data = read_config_bytes(located.file, located.display)
     return parse_toml(data, located.display), hashlib.sha256(data).hexdigest()
@@ -322,20 +338,20 @@ def _type_name(value: object) -> str:
 def _table(doc: Mapping[str, Any], name: str, where: str) -> dict[str, Any]:
     value = doc.get(name, {})
     if not isinstance(value, dict):
-        raise ConfigError(where, name, f"expected a table [{name}], got {_type_name(value)}")
+        raise config_error(where, name, f"expected a table [{name}], got {_type_name(value)}")
     return value
 
 
 def _strings(value: object, where: str, key: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(where, key, f"expected a list of strings, got {_type_name(value)}")
+        raise config_error(where, key, f"expected a list of strings, got {_type_name(value)}")
     return list(value)
 
 
 def _severity(value: object, where: str, key: str | None) -> Severity:
     if value not in SEVERITIES:
         got = shown(value) if isinstance(value, str) else _type_name(value)
-        raise ConfigError(where, key, f"expected one of {', '.join(SEVERITIES)}, got {got}")
+        raise config_error(where, key, f"expected one of {', '.join(SEVERITIES)}, got {got}")
     return value
 
 
@@ -345,7 +361,7 @@ def _unknown_keys(
     allowed = tuple(allowed)
     for key in table:
         if key not in allowed:
-            raise ConfigError(
+            raise config_error(
                 where, f"{prefix}{key}", f"unknown key (expected: {', '.join(allowed)})"
             )
 
@@ -359,11 +375,11 @@ def _expand(
         if any(ch in pattern for ch in "*?["):
             matched = sorted(c for c in checks if fnmatch.fnmatchcase(c, pattern))
             if not matched:
-                raise ConfigError(where, key, f"glob {pattern!r} matches no known check")
+                raise config_error(where, key, f"glob {pattern!r} matches no known check")
         elif pattern in checks:
             matched = [pattern]
         else:
-            raise ConfigError(where, key, f"unknown check id {pattern!r}")
+            raise config_error(where, key, f"unknown check id {pattern!r}")
         found += [c for c in matched if c not in found]
     return found
 
@@ -388,21 +404,21 @@ def _parse(
     where = located.display
     for table in doc:
         if table not in _TABLES:
-            raise ConfigError(where, table, f"unknown table (expected: {', '.join(_TABLES)})")
+            raise config_error(where, table, f"unknown table (expected: {', '.join(_TABLES)})")
 
     profile = _table(doc, "profile", where)
     _unknown_keys(profile, _PROFILE_KEYS, where, "profile.")
     name = profile.get("name", located.name)
     if not isinstance(name, str) or not name:
-        raise ConfigError(where, "profile.name", f"expected a string, got {_type_name(name)}")
+        raise config_error(where, "profile.name", f"expected a string, got {_type_name(name)}")
     extends = _strings(profile.get("extends", []), where, "profile.extends")
     if len(extends) > MAX_EXTENDS:
-        raise ConfigError(
+        raise config_error(
             where, "profile.extends", f"extends {len(extends)} profiles; at most {MAX_EXTENDS}"
         )
     description = profile.get("description")
     if description is not None and not isinstance(description, str):
-        raise ConfigError(
+        raise config_error(
             where, "profile.description", f"expected a string, got {_type_name(description)}"
         )
     fail_on = profile.get("fail_on")
@@ -430,18 +446,18 @@ def _parse(
     for check_id, values in _table(doc, "params", where).items():
         key = f"params.{check_id}"
         if check_id not in checks:
-            raise ConfigError(where, key, "unknown check id")
+            raise config_error(where, key, "unknown check id")
         if not isinstance(values, dict):
-            raise ConfigError(where, key, f"expected a table, got {_type_name(values)}")
+            raise config_error(where, key, f"expected a table, got {_type_name(values)}")
         declared = checks[check_id].meta.params
         for param, value in values.items():
             if param not in declared:
                 takes = ", ".join(sorted(declared)) or "nothing"
-                raise ConfigError(
+                raise config_error(
                     where, f"{key}.{param}", f"unknown param ({check_id} takes: {takes})"
                 )
             if not declared[param].accepts(value):
-                raise ConfigError(
+                raise config_error(
                     where,
                     f"{key}.{param}",
                     f"expected {_param_expectation(declared[param])}, got {_type_name(value)}"
@@ -449,7 +465,7 @@ def _parse(
                 )
             problem = declared[param].range_problem(value)
             if problem is not None:
-                raise ConfigError(where, f"{key}.{param}", problem)
+                raise config_error(where, f"{key}.{param}", problem)
             # TOML integers given for a float param are kept as floats, so judges see one type.
             if declared[param].kind == "float" and isinstance(value, int):
                 value = float(value)
@@ -458,17 +474,17 @@ def _parse(
     severity: dict[str, Severity] = {}
     for check_id, value in _table(doc, "severity", where).items():
         if check_id not in checks:
-            raise ConfigError(where, f"severity.{check_id}", "unknown check id")
+            raise config_error(where, f"severity.{check_id}", "unknown check id")
         severity[check_id] = _severity(value, where, f"severity.{check_id}")
 
     authority: dict[str, str] = {}
     for check_id, value in _table(doc, "authority", where).items():
         key = f"authority.{check_id}"
         if check_id not in checks:
-            raise ConfigError(where, key, "unknown check id")
+            raise config_error(where, key, "unknown check id")
         if not isinstance(value, str) or not value.strip():
             got = "an empty string" if isinstance(value, str) else _type_name(value)
-            raise ConfigError(
+            raise config_error(
                 where, key, f"expected the authority's name and address as text, got {got}"
             )
         authority[check_id] = " ".join(value.split())
@@ -519,10 +535,10 @@ class _Loader:
         located = _locate(spec, base, where, key)
         if any(s.key == located.key for s in stack):
             cycle = " -> ".join([s.display for s in stack] + [located.display])
-            raise ConfigError(where, key or "profile.extends", f"extends cycle: {cycle}")
+            raise config_error(where, key or "profile.extends", f"extends cycle: {cycle}")
         if len(stack) >= MAX_EXTENDS_DEPTH:
             path = f"{stack[0].display} -> ... -> {stack[-1].display} -> {located.display}"
-            raise ConfigError(
+            raise config_error(
                 where,
                 key or "profile.extends",
                 f"extends chain deeper than {MAX_EXTENDS_DEPTH} profiles: {path}",
@@ -537,7 +553,7 @@ class _Loader:
         parents: list[str] = []
         for parent in parsed.extends:
             if located.builtin and _is_path(parent):
-                raise ConfigError(
+                raise config_error(
                     located.display,
                     "profile.extends",
                     f"a built-in profile extends built-in names only, not {shown(parent)}",
@@ -588,10 +604,10 @@ def _check_order(parsed: _Parsed, own: list[_Parsed], checks: Mapping[str, Check
                 origin = merged[name][1]
                 where = "" if origin == parsed.source.path else f", from {origin}"
                 problem = f"{high} is below {name} ({low}{where}): nothing could pass"
-                raise ConfigError(parsed.source.path, f"{prefix}.{upper}", problem)
+                raise config_error(parsed.source.path, f"{prefix}.{upper}", problem)
             origin = merged[upper][1]
             problem = f"{low} is above {upper} ({high}, from {origin}): nothing could pass"
-            raise ConfigError(parsed.source.path, f"{prefix}.{name}", problem)
+            raise config_error(parsed.source.path, f"{prefix}.{name}", problem)
 
 
 def _exceeds(low: object, high: object) -> bool:
@@ -696,7 +712,7 @@ def load_profiles(specs: list[str], checks: Mapping[str, Check]) -> EffectivePro
     """
     specs = list(specs) or [DEFAULT_PROFILE]
     if AUTO in specs:
-        raise ConfigError(
+        raise config_error(
             AUTO,
             None,
             "'auto' picks profiles per host from its running processes; it applies to "
@@ -768,7 +784,7 @@ def list_builtin_profiles() -> list[ProfileInfo]:
         extends = _strings(profile.get("extends", []), located.display, "profile.extends")
         description = profile.get("description", "")
         if not isinstance(description, str):
-            raise ConfigError(located.display, "profile.description", "expected a string")
+            raise config_error(located.display, "profile.description", "expected a string")
         infos.append(ProfileInfo(name, extends, description, str(located.file)))
     return infos
 
@@ -784,7 +800,7 @@ class ProfileView:
 def check_per_profile(check_id: str, checks: Mapping[str, Check]) -> dict[str, ProfileView]:
     """Each built-in profile that selects `check_id`, with its params and authority for it."""
     if check_id not in checks:
-        raise ConfigError("explain", None, f"unknown check id {check_id!r}")
+        raise config_error("explain", None, f"unknown check id {check_id!r}")
     found: dict[str, ProfileView] = {}
     for name in builtin_profile_names():
         effective = load_profiles([name], checks)

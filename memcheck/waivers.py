@@ -15,7 +15,7 @@ from typing import Any
 
 from memcheck.errors import ConfigError
 from memcheck.model import JSON
-from memcheck.profile import parse_toml, read_config_bytes, shown
+from memcheck.profile import config_error, parse_toml, read_config_bytes, shown
 from memcheck.results import CheckResult, RunResult
 
 _KEYS = {"check", "hosts", "reason", "approved_by", "expires"}
@@ -88,22 +88,22 @@ def _load_document(path: Path, where: str) -> Any:
     try:
         import yaml
     except ImportError:
-        raise ConfigError(where, None, "YAML waivers need PyYAML; use TOML") from None
+        raise config_error(where, None, "YAML waivers need PyYAML; use TOML") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(where, None, f"not UTF-8 text ({exc.reason})") from None
+        raise config_error(where, None, f"not UTF-8 text ({exc.reason})") from None
     try:
         return yaml.load(text, Loader=_yaml_loader())
     except RecursionError:
-        raise ConfigError(where, None, "not valid YAML: nested too deeply") from None
+        raise config_error(where, None, "not valid YAML: nested too deeply") from None
     except MemoryError:
-        raise ConfigError(where, None, "not valid YAML: too large to load") from None
+        raise config_error(where, None, "not valid YAML: too large to load") from None
     except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
         # ValueError: an integer of over 4,300 digits; TypeError: an unhashable merge key.
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         problem = "; ".join(lines[:2])[:200] or type(exc).__name__
-        raise ConfigError(where, None, f"not valid YAML: {problem}") from None
+        raise config_error(where, None, f"not valid YAML: {problem}") from None
 
 
 _TOML_BAD_DATE = re.compile(r"Invalid date or datetime \(at line (\d+), column \d+\)")
@@ -129,7 +129,7 @@ def _bad_toml_date(data: bytes, where: str) -> ConfigError | None:
         if index < 0 or key is None:
             return None
         value = key.group(2)
-        return ConfigError(
+        return config_error(
             where, f"waiver[{index}].{key.group(1)}", f"{value} is not a real date (line {number})"
         )
     return None
@@ -148,8 +148,8 @@ def _date(value: object, where: str, key: str) -> date:
             return date.fromisoformat(value.strip())
         except ValueError:
             if _ISO_DAY.fullmatch(value):
-                raise ConfigError(where, key, f"{value.strip()} is not a real date") from None
-    raise ConfigError(where, key, f"expected a date like 2027-01-31, got {shown(value)}")
+                raise config_error(where, key, f"{value.strip()} is not a real date") from None
+    raise config_error(where, key, f"expected a date like 2027-01-31, got {shown(value)}")
 
 
 def _key_text(key: object) -> str:
@@ -163,9 +163,9 @@ def _text(entry: dict[Any, Any], name: str, where: str, key: str) -> str:
     """A required or given text field: a string with something other than blanks in it."""
     value = entry[name]
     if not isinstance(value, str):
-        raise ConfigError(where, f"{key}.{name}", f"expected a string, got {shown(value)}")
+        raise config_error(where, f"{key}.{name}", f"expected a string, got {shown(value)}")
     if not value.strip():
-        raise ConfigError(where, f"{key}.{name}", "must not be blank")
+        raise config_error(where, f"{key}.{name}", "must not be blank")
     return value.strip()
 
 
@@ -175,32 +175,32 @@ def load_waivers(path: str | Path) -> list[Waiver]:
     where = str(path)
     if not file.is_file():
         problem = "not a regular file; refused" if file.exists() else "no such waiver file"
-        raise ConfigError(where, None, problem)
+        raise config_error(where, None, problem)
     doc = _load_document(file, where)
     entries = doc.get("waiver") if isinstance(doc, dict) else doc
     if isinstance(doc, dict):
         unknown = set(doc) - {"waiver"}
         if unknown:
             first = _key_text(sorted(unknown, key=repr)[0])
-            raise ConfigError(where, first, "unknown key (expected [[waiver]])")
+            raise config_error(where, first, "unknown key (expected [[waiver]])")
     if entries is None:
         entries = []
     if not isinstance(entries, list):
-        raise ConfigError(where, "waiver", "expected a list of [[waiver]] entries")
+        raise config_error(where, "waiver", "expected a list of [[waiver]] entries")
     waivers = []
     for index, entry in enumerate(entries):
         key = f"waiver[{index}]"
         if not isinstance(entry, dict):
-            raise ConfigError(where, key, "expected a table with check, reason, expires")
+            raise config_error(where, key, "expected a table with check, reason, expires")
         unknown = set(entry) - _KEYS
         if unknown:
             name = _key_text(sorted(unknown, key=repr)[0])
-            raise ConfigError(
+            raise config_error(
                 where, f"{key}.{name}", f"unknown key (known: {', '.join(sorted(_KEYS))})"
             )
         for required in ("check", "reason", "approved_by", "expires"):
             if required not in entry or entry[required] is None:
-                raise ConfigError(where, f"{key}.{required}", "is required")
+                raise config_error(where, f"{key}.{required}", "is required")
         texts = {
             name: _text(entry, name, where, key)
             for name in ("check", "reason", "approved_by", "hosts")

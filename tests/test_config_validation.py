@@ -251,6 +251,23 @@ def test_hostile_toml_is_one_line(
     assert code == 2 and err.startswith(f"memcheck: error: {path}: ") and problem in err
 
 
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ('[profile]\n"a\\nb" = 1\n', "profile.a\\nb: unknown key"),
+        ('[params."a\\nb"]\nx = 1\n', "params.a\\nb: unknown check id"),
+        ('[params.swappiness]\n"a\\rb" = 1\n', "params.swappiness.a\\rb: unknown param"),
+        ('[profile]\nextends = ["a\\nb.toml"]\n', "a\\nb.toml"),
+    ],
+)
+def test_control_characters_in_keys_and_values_stay_on_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, shown: str
+) -> None:
+    path = write(tmp_path, "keys.toml", text)
+    code, err = memcheck(capsys, "--profile", path)
+    assert code == 2 and shown in err
+
+
 def test_profile_files_that_are_not_regular_or_too_large_are_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -309,6 +326,7 @@ BAD_WAIVERS = [
     ("w.yaml", "- &a [*a]\n", "waiver[0]: expected a table"),
     ("w.yaml", "x: &a\n  <<: *a\n", "x: unknown key"),
     ("w.yaml", ENTRY + "  7: seven\n", "waiver[0].7: unknown key"),
+    ("w.yaml", ENTRY + '  "a\\nb": c\n', "waiver[0].'a\\nb': unknown key"),
     ("w.yaml", "[" * 100_000 + "\n", "not valid YAML"),
     ("w.yaml", "- " * 100_000 + "x\n", "not valid YAML"),
     ("w.yaml", "a: 1" + "0" * 5000 + "\n", "not valid YAML"),
