@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import math
 import os
 import queue
 import sys
@@ -25,9 +24,6 @@ from memcheck.errors import ConfigError, MemcheckError
 COMMANDS = ("run", "collect", "report", "list-checks", "list-profiles", "explain")
 SUITE_DIR = Path(__file__).parent / "suite"
 EXIT_USAGE = 2
-MAX_WORKERS = 1024
-MAX_TIMEOUT = 86_400.0
-MAX_SAMPLE_INTERVAL = 3_600.0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -321,28 +317,9 @@ def _check_run_args(args: argparse.Namespace) -> None:
     for root in args.root:
         if not os.path.exists(root):
             raise ConfigError(root, None, "no such snapshot directory or .tar.gz file")
-    if not 1 <= args.workers <= MAX_WORKERS:
-        raise ConfigError(
-            "command line",
-            "--workers",
-            f"expected a whole number from 1 to {MAX_WORKERS}, got {args.workers}",
-        )
-    # nan compares false with everything, so each bound is written to fail on it.
-    if not (math.isfinite(args.timeout) and 0 < args.timeout <= MAX_TIMEOUT):
-        raise ConfigError(
-            "command line",
-            "--timeout",
-            f"expected seconds above 0 and at most {MAX_TIMEOUT:g}, got {args.timeout:g}",
-        )
-    interval = getattr(args, "sample_interval", None)  # `collect` has no such option
-    if interval is not None and not (
-        math.isfinite(interval) and 0 <= interval <= MAX_SAMPLE_INTERVAL
-    ):
-        raise ConfigError(
-            "command line",
-            "--sample-interval",
-            f"expected seconds from 0 to {MAX_SAMPLE_INTERVAL:g}, got {interval:g}",
-        )
+    from memcheck.runner import check_run_values
+
+    check_run_values(args.workers, args.timeout, getattr(args, "sample_interval", None))
     if args.connection and args.connection not in ("ssh", "paramiko", "safe-ssh"):
         raise ConfigError(
             "command line", "--connection", f"expected ssh or paramiko, got {args.connection!r}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class MemcheckError(Exception):
     """Base class for memcheck's own errors."""
@@ -50,12 +52,20 @@ class ParseError(MemcheckError):
         self.problem = problem
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return match.group().encode("unicode_escape").decode("ascii")
+
+
 class ConfigError(MemcheckError):
     """A profile, waiver file or option is wrong. Printed as one line; exit code 2."""
 
     def __init__(self, where: str, key: str | None, problem: str) -> None:
         prefix = f"{where}: {key}: " if key else f"{where}: "
-        super().__init__(prefix + problem)
+        # One line whatever a path, key or value holds: control characters are escaped.
+        super().__init__(_CONTROL.sub(_escape, prefix + problem))
         self.where = where
         self.key = key
         self.problem = problem

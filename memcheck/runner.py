@@ -8,6 +8,7 @@ from __future__ import annotations
 import getpass
 import importlib.util
 import json
+import math
 import os
 import queue
 import re
@@ -58,6 +59,40 @@ class Target:
 
 
 INVENTORY_SCHEMES = ("ssh", "paramiko")
+
+
+# The bounds of the run options (the memcheck command's and the plugin's alike).
+MAX_WORKERS = 1024
+MAX_TIMEOUT = 86_400.0
+MAX_SAMPLE_INTERVAL = 3_600.0
+
+
+def check_run_values(
+    workers: int, timeout: float, sample_interval: float | None, prefix: str = "--"
+) -> None:
+    """`-n`, `--timeout` and `--sample-interval` within their bounds; ConfigError (exit 2)
+    otherwise. `prefix` names the options as the user gave them (`--memcheck-` in pytest)."""
+    if not 1 <= workers <= MAX_WORKERS:
+        raise ConfigError(
+            "command line",
+            f"{prefix}workers",
+            f"expected a whole number from 1 to {MAX_WORKERS}, got {workers}",
+        )
+    # nan compares false with everything, so each bound is written to fail on it.
+    if not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
+        raise ConfigError(
+            "command line",
+            f"{prefix}timeout",
+            f"expected seconds above 0 and at most {MAX_TIMEOUT:g}, got {timeout:g}",
+        )
+    if sample_interval is not None and not (
+        math.isfinite(sample_interval) and 0 <= sample_interval <= MAX_SAMPLE_INTERVAL
+    ):
+        raise ConfigError(
+            "command line",
+            f"{prefix}sample-interval",
+            f"expected seconds from 0 to {MAX_SAMPLE_INTERVAL:g}, got {sample_interval:g}",
+        )
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -356,6 +391,13 @@ def build_audit(option: Callable[[str], Any], command: list[str]) -> Audit:
         from memcheck.report.json_report import load_results
 
         baseline = load_results(baseline_path)
+    # The memcheck command checked these already; plain pytest's options arrive unchecked.
+    check_run_values(
+        option("memcheck_workers"),
+        option("memcheck_timeout"),
+        option("memcheck_sample_interval"),
+        prefix="--memcheck-",
+    )
     options = RunOptions(
         workers=max(1, option("memcheck_workers")),
         timeout=option("memcheck_timeout"),

@@ -62,6 +62,25 @@ def test_plugin_bad_profile_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(["*nope*"])
 
 
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--memcheck-timeout", "nan"),
+        ("--memcheck-workers", "0"),
+        ("--memcheck-sample-interval", "-1"),
+    ],
+)
+def test_plugin_checks_run_values_as_the_command_does(
+    pytester: pytest.Pytester, option: str, value: str
+) -> None:
+    root = str(HOSTS / "stock-ubuntu-22.04")
+    result = pytester.runpytest_subprocess(
+        "--memcheck-root", root, option, value, "--memcheck-no-reports", "-p", "no:cacheprovider"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{option}: expected*"])
+
+
 def test_auto_generates_each_hosts_own_items(pytester: pytest.Pytester, tmp_path: Path) -> None:
     from tests.auto_trees import kubernetes_node, redis_and_postgres, write_tree
 
