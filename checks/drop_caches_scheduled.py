@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+from memcheck.engine import SUDO_HINT
 from memcheck.errors import ParseError, Unavailable
 from memcheck.facts import Facts
+from memcheck.facts.base import is_denied
 from memcheck.facts.kernel_log import TIMEZONE_READS
 from memcheck.facts.schedules import SCHEDULE_READS
 from memcheck.facts.systemd import UNIT_READS
@@ -69,8 +71,17 @@ def _log_findings(facts: Facts, hours: int) -> tuple[list[DropCachesEvent] | Non
     """Logged drops inside the window (None when the log is unreadable), and a note."""
     try:
         log, events = facts.kernel_log, facts.drop_caches_events
-    except (Unavailable, ParseError) as exc:
-        return None, f"kernel log unreadable ({exc}), judged schedules only"
+    except Unavailable as exc:
+        hint = f"; {SUDO_HINT}" if exc.denied else ""
+        return (
+            None,
+            f"cannot read the kernel log ({exc.reason}), so drops made by hand are unknown{hint}",
+        )
+    except ParseError as exc:
+        return (
+            None,
+            f"cannot parse the kernel log ({exc.problem}), so drops made by hand are unknown",
+        )
     start = log.collected_at - timedelta(hours=hours) if log.collected_at else None
     # A write that cannot be placed in time counts as recent, as oom_kills does.
     recent = [e for e in events if e.time is None or start is None or e.time >= start]
@@ -99,11 +110,14 @@ def judge(facts: Facts, params: Params) -> Outcome:
         return Outcome.failed("; ".join(messages), observed, expected, evidence)
     if problems:
         unusable = ", ".join(f"{p} ({r})" for p, r in problems.items())
+        denied = any(is_denied(r) for r in problems.values())
         return Outcome.errored(
             f"no scheduled drop_caches write found, but these could not be read or parsed: "
-            f"{unusable}; {log_note}",
+            f"{unusable}{f' ({SUDO_HINT})' if denied else ''}; {log_note}",
             evidence,
         )
+    if recent is None:
+        return Outcome.errored(f"no scheduled drop_caches write found, but {log_note}", evidence)
     return Outcome.passed(
         f"no cron job, cron script or timer writes to drop_caches ({len(facts.schedules)} "
         f"schedules read); {log_note}",

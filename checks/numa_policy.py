@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from memcheck.engine import SUDO_HINT
 from memcheck.errors import ParseError, Unavailable
 from memcheck.facts import Facts
 from memcheck.facts.numa import NUMA_POLICY_READS, ProcessNumaPolicy
@@ -114,7 +115,12 @@ def judge(facts: Facts, params: Params) -> Outcome:
         total = len(set(facts.numa_node_ids) | set(memory))
         return Outcome.skipped(f"{total} NUMA node(s), {len(memory)} with memory: nothing to place")
     groups = [g for g in facts.numa_processes(names) if g.main]
+    blind = facts.unidentified_note()
     if not groups:
+        if blind:
+            return Outcome.errored(
+                f"cannot tell whether {', '.join(names)} run: {blind}; {SUDO_HINT}"
+            )
         return Outcome.skipped(f"not running: {', '.join(names)}")
     found: dict[str, list[str]] = {"placed": [], "spread": [], "denied": [], "unknown": []}
     evidence: list[dict[str, JSON]] = []
@@ -138,5 +144,7 @@ def judge(facts: Facts, params: Params) -> Outcome:
         fix = "; run as root, or with --sudo for remote hosts" if found["denied"] else ""
         cannot = ", ".join(found["denied"] + found["unknown"])
         return Outcome.errored(f"cannot judge {cannot}{fix}", evidence)
+    if blind:
+        return Outcome.errored(f"{blind}, so not every process was judged; {SUDO_HINT}", evidence)
     placed = "; ".join(found["placed"])
     return Outcome.passed(placed, placed, expected, evidence)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from memcheck.engine import SUDO_HINT
 from memcheck.facts import Facts
 from memcheck.facts.services import SERVICE_READS, ServiceProcesses
 from memcheck.facts.systemd import UNIT_READS
@@ -61,7 +62,13 @@ def judge(facts: Facts, params: Params) -> Outcome:
     found = [facts.service_processes(s) for s in services]
     running = [f for f in found if f.running]
     absent = [f.service for f in found if not f.running]
+    blind = facts.unidentified_note()
     if not running:
+        if blind or facts.proc_hidden:
+            why = blind or f"{facts.proc_hidden}: other users' processes are invisible"
+            return Outcome.errored(
+                f"cannot tell whether {', '.join(services)} run: {why}; {SUDO_HINT}"
+            )
         return Outcome.skipped(f"not running: {', '.join(services)}")
     evidence: list[dict[str, JSON]] = []
     bad, unreadable, values = [], [], []
@@ -89,10 +96,10 @@ def judge(facts: Facts, params: Params) -> Outcome:
             f"{'; '.join(bad)}, above {limit}{note}", observed, expected, evidence
         )
     if unreadable:
-        return Outcome.errored(
-            f"cannot read {', '.join(unreadable)}; run as root, or with --sudo for remote hosts",
-            evidence,
-        )
+        return Outcome.errored(f"cannot read {', '.join(unreadable)}; {SUDO_HINT}", evidence)
+    if blind:
+        # One of them may be another process of a listed service, unprotected.
+        return Outcome.errored(f"{blind}, so not every process was judged; {SUDO_HINT}", evidence)
     names = ", ".join(s.service for s in running)
     return Outcome.passed(
         f"{names}: oom_score_adj {observed} {expected}{note}", observed, expected, evidence

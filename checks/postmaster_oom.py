@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from memcheck.engine import SUDO_HINT
 from memcheck.facts import Facts
 from memcheck.facts.processes import Process
 from memcheck.model import JSON, CheckMeta, Outcome, Param, Params, ev, param_int
@@ -68,20 +69,18 @@ def judge(facts: Facts, params: Params) -> Outcome:
     # A process whose files vanished while the host was read (a short-lived backend) and
     # left no read problem behind is gone; it is not judged.
     found = [p for p in named if p.problems or (p.ppid is not None and p.oom_score_adj is not None)]
+    blind = facts.unidentified_note()
     if not found:
         hidden = facts.proc_hidden
         if hidden:
-            return Outcome.errored(
-                f"{hidden}: other users' processes are invisible; run as root, or with "
-                "--sudo for remote hosts"
-            )
+            return Outcome.errored(f"{hidden}: other users' processes are invisible; {SUDO_HINT}")
+        if blind:
+            return Outcome.errored(f"cannot tell whether PostgreSQL runs: {blind}; {SUDO_HINT}")
         return Outcome.skipped("PostgreSQL is not running (no postgres or postmaster process)")
     unknown = [p for p in found if p.ppid is None or p.oom_score_adj is None]
     if unknown:
         paths = [f"{path} ({reason})" for p in unknown for path, reason in p.problems.items()]
-        return Outcome.errored(
-            f"cannot read {', '.join(paths[:5])}; run as root, or with --sudo for remote hosts"
-        )
+        return Outcome.errored(f"cannot read {', '.join(paths[:5])}; {SUDO_HINT}")
     pids = {p.pid for p in found}
     postmasters = [p for p in found if p.ppid not in pids]
     backends = [p for p in found if p.ppid in pids]
@@ -112,6 +111,9 @@ def judge(facts: Facts, params: Params) -> Outcome:
             evidence,
             severity="medium",
         )
+    if blind:
+        # One of them may be another postmaster, or a backend left protected.
+        return Outcome.errored(f"{blind}, so not every process was judged; {SUDO_HINT}", evidence)
     return Outcome.passed(
         f"postmaster oom_score_adj {worst} <= {limit}; {len(backends)} backends at 0 or above",
         worst,

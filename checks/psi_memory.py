@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from memcheck.facts import Facts
-from memcheck.facts.pressure import PSI_READS
+from memcheck.facts.pressure import PSI_READS, disabled_by_read
 from memcheck.model import JSON, CheckMeta, Outcome, Param, Params, Severity, ev, param_float
 from memcheck.parse.psi import Pressure
 
@@ -114,6 +114,16 @@ def judge(facts: Facts, params: Params) -> Outcome:
             )
         )
     evidence.append(ev(f"{len(cgroups) - len(problems)} cgroup memory.pressure file(s) read"))
+    # A cgroup not read may be the one under pressure; one whose file says PSI is off for it
+    # ("Operation not supported", cgroup.pressure=0) has no figures to judge.
+    unread = [e for e in problems if not disabled_by_read(e.problem or "")]
+    if not findings and unread:
+        listed = "; ".join(f"{e.path}: {e.problem}" for e in unread[:3])
+        more = f" and {len(unread) - 3} more" if len(unread) > 3 else ""
+        return Outcome.errored(
+            f"system memory pressure {observed} (avg10), but cannot read {listed}{more}",
+            evidence,
+        )
     if not findings:
         return Outcome.passed(f"memory pressure {observed} (avg10)", observed, expected, evidence)
     severity: Severity = "high" if any(s == "high" for s, _ in findings) else "medium"

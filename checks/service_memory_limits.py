@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from memcheck.engine import SUDO_HINT
 from memcheck.facts import Facts
 from memcheck.facts.cgroup import CONTROL_READS, Cgroup, setting_origin
 from memcheck.facts.services import SERVICE_READS
@@ -149,7 +150,12 @@ def judge(facts: Facts, params: Params) -> Outcome:
             bad.append(f"{name}: {wrong}")
         elif unknown:
             unreadable.append(f"{name}: {unknown}")
+    blind = facts.unidentified_note()
     if not observed:
+        if blind:
+            return Outcome.errored(
+                f"cannot tell whether {', '.join(absent)} run: {blind}; {SUDO_HINT}", evidence
+            )
         return Outcome.skipped(f"not running: {', '.join(absent)}", evidence)
     note = f"; not running: {', '.join(absent)}" if absent else ""
     version = hierarchy.version
@@ -158,4 +164,9 @@ def judge(facts: Facts, params: Params) -> Outcome:
         return Outcome.failed("; ".join(bad) + note, "; ".join(observed), expected, evidence)
     if unreadable:
         return Outcome.errored("cannot tell: " + "; ".join(unreadable) + note, evidence)
+    if blind and absent:
+        # A service taken for not running may be one of them.
+        return Outcome.errored(
+            f"cannot tell whether {', '.join(absent)} run: {blind}; {SUDO_HINT}", evidence
+        )
     return Outcome.passed("; ".join(observed) + note, "; ".join(observed), expected, evidence)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from memcheck.engine import SUDO_HINT
 from memcheck.facts import Facts
+from memcheck.facts.base import is_denied
 from memcheck.facts.boot import BOOT_READS
 from memcheck.facts.systemd import UNIT_READS
 from memcheck.facts.thp import THP_BOOT_READS, THP_DEFAULT_ALLOWED, THP_READS, ThpSetter
@@ -55,9 +57,11 @@ def judge(facts: Facts, params: Params) -> Outcome:
         return Outcome.skipped("THP is compiled out of this kernel: nothing to persist")
     evidence: list[dict[str, JSON]] = []
     observed, expected, problems = [], [], []
+    unreadable: dict[str, str] = {}
     for control in ("enabled", "defrag"):
         allowed = _required(facts, f"thp_{control}")
         boot = facts.thp_boot(control)
+        unreadable.update(boot.unreadable)
         deciding = boot.deciding
         evidence += [_ev(s) for s in deciding]
         evidence += [_ev(s, "ignored, does not run at boot: ") for s in boot.inactive]
@@ -79,6 +83,17 @@ def judge(facts: Facts, params: Params) -> Outcome:
             )
         else:
             observed[-1] += f" ({how})"
+    if unreadable:
+        # What could not be read may set a mode at boot (or keep one from running): the
+        # mode after a reboot is unknown, whatever the readable files say.
+        listed = ", ".join(f"{p} ({r})" for p, r in list(unreadable.items())[:5])
+        more = f" and {len(unreadable) - 5} more" if len(unreadable) > 5 else ""
+        hint = f"; {SUDO_HINT}" if any(is_denied(r) for r in unreadable.values()) else ""
+        evidence += [ev(f"cannot read {p}: {r}", source=p) for p, r in unreadable.items()]
+        return Outcome.errored(
+            f"cannot tell the THP modes after a reboot: cannot read {listed}{more}{hint}",
+            evidence,
+        )
     if problems:
         return Outcome.failed(
             "after a reboot THP " + "; ".join(problems),

@@ -42,6 +42,12 @@ def cached(method: Callable[[Any], T]) -> Callable[[Any], T]:
     return wrapper
 
 
+def is_denied(reason: str) -> bool:
+    """Whether a recorded read error is a permission problem (root or --sudo would fix it)."""
+    lowered = reason.lower()
+    return "permission denied" in lowered or "not permitted" in lowered
+
+
 class FactsBase:
     """Raw-ish accessors. Checks use the typed accessors of the mixins, not these."""
 

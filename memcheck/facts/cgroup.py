@@ -652,6 +652,9 @@ class CgroupFacts(ServiceFacts, HostFacts, MeminfoFacts, ProcessFacts, SystemdFa
         dropins = {posixpath.basename(f.source): f for f in files if ".d/" in f.source}
         problem = None
         for directory in reversed(CONTROL_DIRS):  # /etc's outranks /run's
+            hidden = self.unlisted(f"{directory}/{unit}.d")
+            if hidden is not None:
+                problem = f"{hidden[0]}: {hidden[1]}"
             for name in self.snapshot.listdir(f"{directory}/{unit}.d"):
                 if not name.endswith(".conf"):
                     continue

@@ -128,6 +128,9 @@ class SysctlFacts(FactsBase):
         for directory in SYSCTL_DIRS:
             if directory in errors and errors[directory] != MISSING:
                 raise Unavailable(directory, errors[directory])
+            hidden = self.unlisted(directory)  # a folder above it could not be listed
+            if hidden is not None:
+                raise Unavailable(*hidden)
             # A file that could not be read is only in `errors`; it still applies at boot.
             unreadable = {
                 posixpath.basename(path)

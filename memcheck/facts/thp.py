@@ -241,7 +241,8 @@ class ThpFacts(SystemdFacts, BootFacts):
             try:
                 unit = self.unit(name)
             except Unavailable as exc:
-                self._writer_unreadable.setdefault(exc.path, exc.reason)
+                if not exc.missing:
+                    self._writer_unreadable.setdefault(exc.path, exc.reason)
                 continue
             except ParseError:
                 continue
@@ -301,7 +302,8 @@ class ThpFacts(SystemdFacts, BootFacts):
             try:
                 configs.append((name, path, parse_tmpfiles(self.text(path), path)))
             except Unavailable as exc:
-                self._writer_unreadable.setdefault(path, exc.reason)
+                if not exc.missing:  # a link to a file the snapshot lacks is a note, as before
+                    self._writer_unreadable.setdefault(path, exc.reason)
                 configs.append((name, path, str(exc)))
             except ParseError as exc:
                 configs.append((name, path, str(exc)))
@@ -519,7 +521,8 @@ class ThpFacts(SystemdFacts, BootFacts):
         try:
             running = self.kernel_cmdline.get("transparent_hugepage")
         except Unavailable as exc:
-            self._cache.setdefault("thp-cmdline-unreadable", {})[exc.path] = exc.reason
+            if not exc.missing:  # a snapshot without it says nothing is set there
+                self._cache.setdefault("thp-cmdline-unreadable", {})[exc.path] = exc.reason
             return None
         if running is None:
             return None

@@ -85,12 +85,24 @@ def test_cgroups_sorted_worst_first_and_hybrid_mount() -> None:
     assert result.severity == "high"
 
 
-def test_unreadable_cgroup_file_is_noted_not_fatal() -> None:
+def test_cgroup_with_psi_off_is_noted_not_fatal() -> None:
     files = {PSI: psi(1.0, 0.0), f"{CG}/ok.slice/memory.pressure": psi(1.0, 0.0)}
     errors = {f"{CG}/pod.slice/memory.pressure": "Operation not supported"}
     result = run(files, errors)
     assert result.outcome == "pass"
     assert any("Operation not supported" in str(e["text"]) for e in result.evidence)
+
+
+def test_unreadable_cgroup_file_is_an_error_not_a_pass() -> None:
+    """That cgroup may be the one under pressure (issue 12: partial data is never a pass)."""
+    files = {PSI: psi(1.0, 0.0), f"{CG}/ok.slice/memory.pressure": psi(1.0, 0.0)}
+    errors = {f"{CG}/pod.slice/memory.pressure": "permission denied"}
+    result = run(files, errors)
+    assert result.outcome == "error"
+    assert f"{CG}/pod.slice/memory.pressure: permission denied" in result.message
+    # A finding stands whatever else could not be read.
+    result = run({**files, f"{CG}/ok.slice/memory.pressure": psi(40.0, 0.0)}, errors)
+    assert result.outcome == "fail"
 
 
 @pytest.mark.parametrize(
