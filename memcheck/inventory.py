@@ -894,8 +894,11 @@ def _check_graph(root: Any, where: str) -> None:
     """
     import yaml
 
+    scalar = yaml.ScalarNode
     sizes: dict[int, tuple[int, int, int]] = {}  # id -> (values, characters, depth)
     on_path: set[int] = set()
+    if isinstance(root, scalar):
+        return
     stack: list[tuple[Any, bool]] = [(root, False)]
     while stack:
         node, done = stack.pop()
@@ -903,9 +906,10 @@ def _check_graph(root: Any, where: str) -> None:
         if done:
             on_path.discard(key)
             values, chars, depth = 1, 0, 0
-            if isinstance(node, yaml.ScalarNode):
-                chars = len(node.value)
             for child in _children(node):
+                if isinstance(child, scalar):  # most nodes: no need to visit them apart
+                    values, chars = values + 1, chars + len(child.value)
+                    continue
                 v, c, d = sizes[id(child)]
                 values, chars, depth = values + v, chars + c, max(depth, d)
             depth += 1
@@ -916,17 +920,17 @@ def _check_graph(root: Any, where: str) -> None:
                     f"aliases expand to more than {MAX_YAML_NODES} values or "
                     f"{MAX_YAML_CHARS} characters",
                 )
-            if depth > MAX_YAML_DEPTH:
+            if depth >= MAX_YAML_DEPTH:
                 raise ConfigError(where, None, f"nested more than {MAX_YAML_DEPTH} deep")
             sizes[key] = (values, chars, depth)
             continue
         if key in sizes:
             continue
-        if key in on_path:
-            raise ConfigError(where, None, f"an alias refers to itself (line {_line(node)})")
         on_path.add(key)
         stack.append((node, True))
         for child in _children(node):
+            if isinstance(child, scalar):
+                continue
             child_key = id(child)
             if child_key in on_path:
                 raise ConfigError(where, None, f"an alias refers to itself (line {_line(node)})")

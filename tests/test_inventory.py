@@ -285,3 +285,26 @@ def test_a_group_cannot_contain_itself() -> None:
     inv = parse_ini("[a:children]\nb\n[b:children]\na\n[a]\nh\n", "x")
     with pytest.raises(ConfigError, match="its own ancestor"):
         inv.host("h")
+
+
+def test_group_priority_orders_groups_of_the_same_depth() -> None:
+    text = (
+        "[a]\nh\n[b]\nh\n[a:vars]\nansible_user=from_a\nansible_group_priority=5\n"
+        "[b:vars]\nansible_user=from_b\n"
+    )
+    # same depth: the higher priority applies last and wins, whatever the names say
+    assert parse_ini(text, "x").host("h").user == "from_a"
+    assert parse_ini(text.replace("=5", "=0"), "x").host("h").user == "from_b"
+    # a child group beats its parent whatever the priorities
+    nested = (
+        "[parent:children]\nchild\n[child]\nh\n[parent:vars]\nansible_user=parent\n"
+        "ansible_group_priority=99\n[child:vars]\nansible_user=child\n"
+    )
+    assert parse_ini(nested, "x").host("h").user == "child"
+
+
+def test_groups_of_and_members_keep_inventory_order(inventory: Inventory) -> None:
+    assert inventory.members("prod") == ORDER[1:]
+    assert inventory.groups_of("www02.example.com")[0] == "all"
+    assert set(inventory.groups_of("www02.example.com")) == {"all", "webservers", "prod"}
+    assert inventory.groups_of("mail.example.com") == ["all", "ungrouped"]
