@@ -117,9 +117,10 @@ def judge(facts: Facts, params: Params) -> Outcome:
     groups = [g for g in facts.numa_processes(names) if g.main]
     blind = facts.unidentified_note()
     if not groups:
-        if blind:
+        if blind or facts.proc_hidden:
+            why = blind or f"{facts.proc_hidden}: other users' processes are invisible"
             return Outcome.errored(
-                f"cannot tell whether {', '.join(names)} run: {blind}; {SUDO_HINT}"
+                f"cannot tell whether {', '.join(names)} run: {why}; {SUDO_HINT}"
             )
         return Outcome.skipped(f"not running: {', '.join(names)}")
     found: dict[str, list[str]] = {"placed": [], "spread": [], "denied": [], "unknown": []}

@@ -152,9 +152,10 @@ def judge(facts: Facts, params: Params) -> Outcome:
             unreadable.append(f"{name}: {unknown}")
     blind = facts.unidentified_note()
     if not observed:
-        if blind:
+        if blind or facts.proc_hidden:
+            why = blind or f"{facts.proc_hidden}: other users' processes are invisible"
             return Outcome.errored(
-                f"cannot tell whether {', '.join(absent)} run: {blind}; {SUDO_HINT}", evidence
+                f"cannot tell whether {', '.join(absent)} run: {why}; {SUDO_HINT}", evidence
             )
         return Outcome.skipped(f"not running: {', '.join(absent)}", evidence)
     note = f"; not running: {', '.join(absent)}" if absent else ""

@@ -489,3 +489,31 @@ def test_cgroup_checks_error_when_the_hierarchy_cannot_be_listed() -> None:
     for check in ("cgroup_memory_headroom", "cgroup_oom_events"):
         got = verdict(check, files, errors={"/sys/fs/cgroup": LISTING_DENIED})
         assert got.outcome == "error" and "/sys/fs/cgroup" in got.message, got.message
+
+
+@pytest.mark.parametrize(
+    ("check", "params"),
+    [
+        ("oom_protected_services", {}),
+        ("postmaster_oom", {}),
+        ("numa_policy", {}),
+        ("service_memory_limits", {"services": ["redis-server"]}),
+    ],
+)
+def test_hidepid_is_not_taken_for_not_running(check: str, params: dict[str, Any]) -> None:
+    """With /proc mounted hidepid=2, other users' processes are simply absent."""
+    node = "/sys/devices/system/node"
+    files = {
+        **proc(1, "systemd", 0, 0),
+        "/proc/mounts": "proc /proc proc rw,nosuid,nodev,noexec,relatime,hidepid=invisible 0 0\n"
+        "cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n",
+        "/sys/fs/cgroup/system.slice/memory.max": "max\n",
+        f"{node}/online": "0-1\n",
+        f"{node}/possible": "0-1\n",
+        f"{node}/has_memory": "0-1\n",
+        f"{node}/node0/meminfo": "Node 0 MemTotal: 1000 kB\nNode 0 MemFree: 500 kB\n",
+        f"{node}/node1/meminfo": "Node 1 MemTotal: 1000 kB\nNode 1 MemFree: 500 kB\n",
+    }
+    got = verdict(check, files, params=params)
+    assert got.outcome == "error", got.message
+    assert "hidepid=invisible" in got.message and SUDO_HINT in got.message
