@@ -239,8 +239,8 @@ def _judge_container(
     )
     share = available / limit * 100 if limit > 0 else 0.0
     message = (
-        f"container limit {_mib(limit)}, {round(share, 1)}% available ({_mib(available)} of {_mib(limit)}; "
-        f"working set {_mib(working_set)}: {how}){capped}"
+        f"container limit {_mib(limit)}, {round(share, 1)}% available "
+        f"({_mib(available)} of {_mib(limit)}; working set {_mib(working_set)}: {how}){capped}"
     )
     return _verdict(facts, params, share, message, evidence)
 
