@@ -25,18 +25,32 @@ from memcheck.snapshot import KERNEL_LOG, VMSTAT_AFTER
 TIMEZONE_READS = ("/etc/localtime", "/etc/timezone")
 
 
+# A host clock outside these years is broken, and times computed from it (a window of hours
+# before it, a stamp placed in a zone) would overflow near year 1 or 9999.
+_CLOCK_RANGE = (
+    datetime(1970, 1, 1, tzinfo=timezone.utc),
+    datetime(9000, 1, 1, tzinfo=timezone.utc),
+)
+
+
 def parse_collected_at(value: str) -> datetime | None:
-    """host.json's `collected_at` (ISO 8601, UTC); None when empty or unreadable."""
+    """host.json's `collected_at` (ISO 8601, UTC); None when empty, unreadable, or outside
+    the years 1970 to 9000 (`0001-01-01T00:00:00+14:00` lies before year 1 in UTC)."""
     text = value.strip()
-    if not text:
+    if not text or len(text) > 64:
         return None
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
         when = datetime.fromisoformat(text)
-    except ValueError:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        utc = when.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+    if not _CLOCK_RANGE[0] <= utc < _CLOCK_RANGE[1]:
+        return None
+    return when
 
 
 def _zone(name: str) -> tzinfo | None:
@@ -106,7 +120,10 @@ class KernelLogFacts(FactsBase):
     @property
     @cached
     def kernel_log(self) -> KernelLog:
-        """Raises `Unavailable` when the log could not be read (dmesg restricted, no journal)."""
+        """Raises `Unavailable` when the log could not be read (dmesg restricted, no journal).
+
+        Parsed once per host: every check that reads the log (and `oom_kills`,
+        `drop_caches_events`) shares this one result, cached on the Facts object."""
         text = self.text(KERNEL_LOG)
         try:
             uptime: float | None = self.uptime.seconds

@@ -16,10 +16,14 @@ time, and a kill line that is cut short yields no kill.
 
 from __future__ import annotations
 
+import heapq
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from array import array
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Callable, NamedTuple, overload
 
 SOURCE = "/.memcheck/kernel.log"
 _KB = 1024
@@ -74,9 +78,14 @@ class LogRecord:
 
 @dataclass(frozen=True)
 class KernelLog:
-    """The whole log: records in file order and what was used to place their times."""
+    """The whole log: records in file order and what was used to place their times.
 
-    records: tuple[LogRecord, ...]
+    `records` is a `LogRecords` when the log comes from `parse_kernel_log`: a sequence that
+    builds each `LogRecord` when it is read, so that a log of a million lines is not a million
+    objects of a dozen fields each.
+    """
+
+    records: Sequence[LogRecord]
     collected_at: datetime | None = None
     uptime_seconds: float | None = None
     boot_time: datetime | None = None
@@ -92,6 +101,8 @@ class KernelLog:
     @property
     def earliest_time(self) -> datetime | None:
         """The earliest placed time of a kernel record: how far back the log reaches."""
+        if isinstance(self.records, LogRecords):
+            return self.records.earliest_kernel_time
         times = [r.time for r in self.records if r.is_kernel and r.time is not None]
         return min(times) if times else None
 
@@ -385,6 +396,211 @@ class _Placer:
             return None
 
 
+class _Kind(NamedTuple):
+    """What a line's prefix says about where it comes from; shared by every line alike."""
+
+    ident: str | None
+    host: str | None
+    facility: str | None
+    level: str | None
+    format: str
+
+    @property
+    def is_kernel(self) -> bool:
+        if self.ident is not None and self.ident != "kernel":
+            return False
+        return self.facility in (None, "kern")
+
+
+# `when` of a record whose prefix has no time, and of one whose time comes from its monotonic
+# stamp (placed when read, once the log's last boot is known); other values are microseconds
+# since the epoch.
+_NO_TIME = -(2**63)
+_FROM_MONOTONIC = _NO_TIME + 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+# Lines without prefix before the first prefixed one. Equal to the kind of a line with only a
+# priority (`<6>text`), so it is told apart by identity, and kept out of the look-up table.
+_PLAIN = _Kind(None, None, None, None, "none")
+_DMESG = _Kind(None, None, None, None, "dmesg")
+
+
+class LogRecords(Sequence[LogRecord]):
+    """The records of a parsed log, kept as columns of numbers over the log's text.
+
+    Each `LogRecord` is built when it is read. A record is a line number, where its message
+    starts in the text, and its head: the prefixed line it belongs to (itself, or the line a
+    continuation continues), which holds the kind of prefix, the time, the monotonic stamp and
+    the boot. A line costs a few dozen bytes, whatever the log.
+    """
+
+    def __init__(self, text: str, placer: _Placer) -> None:
+        self._text = text
+        self._placer = placer
+        code = "i" if len(text) < 2**31 - 1 else "q"  # line numbers and offsets fit
+        # per record
+        self._line = array(code)
+        self._start = array(code)
+        self._head = array(code)
+        # per head
+        self._head_kind = array(code)
+        self._head_when = array("q")
+        self._head_mono = array("d")
+        self._head_boot = array(code)
+        self._kinds: list[_Kind] = [_PLAIN]
+        self._kind_ids: dict[_Kind, int] = {}
+        self._last_boot = 0
+        self._earliest: tuple[datetime | None] | None = None
+
+    def _kind_id(self, kind: _Kind) -> int:
+        found = self._kind_ids.get(kind)
+        if found is None:
+            found = self._kind_ids[kind] = len(self._kinds)
+            self._kinds.append(kind)
+        return found
+
+    def __len__(self) -> int:
+        return len(self._line)
+
+    @overload
+    def __getitem__(self, index: int) -> LogRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[LogRecord, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> LogRecord | tuple[LogRecord, ...]:
+        if isinstance(index, slice):
+            return tuple(self._record(i) for i in range(*index.indices(len(self))))
+        count = len(self._line)
+        position = index + count if index < 0 else index
+        if not 0 <= position < count:
+            raise IndexError("record index out of range")
+        return self._record(position)
+
+    def __iter__(self) -> Iterator[LogRecord]:
+        return (self._record(i) for i in range(len(self._line)))
+
+    def __repr__(self) -> str:
+        return f"<LogRecords: {len(self)} records>"
+
+    def message(self, index: int) -> str:
+        """The message of record `index`, cut from the text."""
+        start = self._start[index]
+        end = self._text.find("\n", start)
+        message = self._text[start : end if end >= 0 else len(self._text)]
+        return message.rstrip("\r") if message.endswith("\r") else message
+
+    def _record(self, index: int) -> LogRecord:
+        head = self._head[index]
+        boot = self._head_boot[head]
+        kind_id = self._head_kind[head]
+        kind = self._kinds[kind_id]
+        if kind_id == 0:  # _PLAIN
+            return LogRecord(line=self._line[index], message=self.message(index), boot=boot)
+        mono = self._head_mono[head]
+        return LogRecord(
+            line=self._line[index],
+            message=self.message(index),
+            time=self._time(head),
+            monotonic=None if mono != mono else mono,  # NaN: no stamp
+            ident=kind.ident,
+            host=kind.host,
+            facility=kind.facility,
+            level=kind.level,
+            format=kind.format,
+            # a head's lines are consecutive: its own, then those continuing it
+            continuation=index > 0 and self._head[index - 1] == head,
+            boot=boot,
+        )
+
+    def _time(self, head: int) -> datetime | None:
+        when = self._head_when[head]
+        if when == _NO_TIME:
+            return None
+        if when == _FROM_MONOTONIC:
+            if self._head_boot[head] != self._last_boot:
+                return None  # only the last boot's start is known
+            return self._placer.monotonic(self._head_mono[head])
+        return _EPOCH + timedelta(microseconds=when)
+
+    def kernel_lines(self, indices: Iterable[int] | None = None) -> Iterator[tuple[int, int, str]]:
+        """(index, line number, message) of the kernel records among `indices` (default:
+        all), in their order, without building the records: what the scanners read."""
+        kernel = [kind.is_kernel for kind in self._kinds]
+        head_kind, heads, lines = self._head_kind, self._head, self._line
+        for index in range(len(lines)) if indices is None else indices:
+            if kernel[head_kind[heads[index]]]:
+                yield index, lines[index], self.message(index)
+
+    def containing(self, *words: str) -> Iterator[int]:
+        """Indices of the records whose message holds one of `words`, in order, each once:
+        found by searching the whole text for each word (`str.find` runs at memory speed),
+        not line by line."""
+        last = -1
+        for index in heapq.merge(*(self._holding(word) for word in words)):
+            if index != last:
+                yield index
+                last = index
+
+    def _holding(self, word: str) -> Iterator[int]:
+        text, starts = self._text, self._start
+        position = 0
+        while True:
+            found = text.find(word, position)
+            if found < 0:
+                return
+            end = text.find("\n", found)
+            index = bisect_right(starts, found) - 1
+            if index >= 0 and text.find("\n", starts[index]) == end:
+                yield index  # in the record's message: the same line, after its start
+                if end < 0:
+                    return
+                position = end + 1
+            else:  # in a prefix or a skipped line; the line may hold it again further on
+                position = found + 1
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        """The prefix formats seen, in the order they first appear."""
+        seen: dict[str, None] = {}
+        for kind in dict.fromkeys(self._head_kind):
+            if kind != 0:  # _PLAIN
+                seen.setdefault(self._kinds[kind].format)
+        return tuple(seen)
+
+    @property
+    def earliest_kernel_time(self) -> datetime | None:
+        """The earliest placed time of a kernel record (computed once)."""
+        if self._earliest is None:
+            self._earliest = (self._find_earliest(),)
+        return self._earliest[0]
+
+    def _find_earliest(self) -> datetime | None:
+        kernel = [kind.is_kernel for kind in self._kinds]
+        wall: int | None = None
+        mono: float | None = None
+        last = self._last_boot
+        for kind, when, stamp, boot in zip(
+            self._head_kind, self._head_when, self._head_mono, self._head_boot
+        ):
+            if when == _NO_TIME or not kernel[kind]:
+                continue
+            if when == _FROM_MONOTONIC:
+                # placed times grow with the stamp, and only the last boot is placed
+                if boot == last and (mono is None or stamp < mono):
+                    mono = stamp
+            elif wall is None or when < wall:
+                wall = when
+        times = [_EPOCH + timedelta(microseconds=wall)] if wall is not None else []
+        placed = self._placer.monotonic(mono) if mono is not None else None
+        if placed is not None:
+            times.append(placed)
+        return min(times) if times else None
+
+
+_NAN = float("nan")
+
+
 def parse_kernel_log(
     text: str,
     collected_at: datetime | None,
@@ -397,86 +613,164 @@ def parse_kernel_log(
     log only. Wall-clock stamps without a zone (syslog, journal short, dmesg -T) are read in
     `local_tz` (the host's zone), else as UTC, which `local_time_assumed_utc` then says.
     `collected_at` without a zone is taken as UTC.
+
+    Time and memory grow linearly with the log: one pass over the lines, a few dozen bytes
+    kept per line (see `LogRecords`). A last line cut short (a log truncated to a size cap)
+    is a record like any other.
     """
     if collected_at is not None and collected_at.tzinfo is None:
         collected_at = collected_at.replace(tzinfo=timezone.utc)
     if uptime_seconds is not None and not (0 <= uptime_seconds < 1e10):
         uptime_seconds = None
     placer = _Placer(collected_at, uptime_seconds, local_tz)
+    records = LogRecords(text, placer)
+    kind_id = records._kind_id
+    dmesg = kind_id(_DMESG)
+    journal_kinds: dict[str, int] = {}  # host -> kind of its `host kernel:` lines
+    hosts: set[str] = set()
+    # The columns, appended to directly: this loop runs once per line of a log that may
+    # have millions.
+    add_line, add_start, add_head = (
+        records._line.append,
+        records._start.append,
+        records._head.append,
+    )
+    head_kind, head_when = records._head_kind.append, records._head_when.append
+    head_mono, head_boot = records._head_mono.append, records._head_boot.append
+    heads = 0
 
-    raw: list[tuple[int, _Prefix | None, str]] = []
-    boot_of: list[int] = []
     boot = 0
     last_mono: float | None = None
-    for number, line in enumerate(text.split("\n"), start=1):
-        line = line.rstrip("\r")
-        if not line.strip():
+    previous = -1  # the head a line without prefix continues
+    plain = -1  # the head of lines without prefix before any prefixed line
+    plain_boot = 0
+    for number, (start, line) in enumerate(_lines(text), start=1):
+        if line.endswith("\r"):
+            line = line.rstrip("\r")
+        if not line or line.isspace():
             continue
-        if _JOURNAL_META.fullmatch(line):
+        if line.startswith("-- ") and _JOURNAL_META.fullmatch(line):
             # `-- Reboot --` (older journalctl) and `-- Boot <id> --` (newer) separate boots.
             if "Reboot" in line or line.startswith("-- Boot "):
                 boot += 1
                 last_mono = None
             continue
+        if line.startswith("["):
+            # The common case, dmesg and journalctl -o short-monotonic, without the detour
+            # through _prefix's objects.
+            m = _MONO.match(line)
+            if m is not None:
+                mono = float(m.group(1))
+                if last_mono is not None and mono < last_mono - _BOOT_RESTART_SECONDS:
+                    boot += 1
+                last_mono = mono
+                tag = _HOST_KERNEL.match(line, m.end()) if "kernel:" in line else None
+                if tag is None:
+                    kind, offset = dmesg, m.end()
+                else:
+                    host = tag.group(1)
+                    kind = journal_kinds.get(host, -1)
+                    if kind < 0:
+                        kind = journal_kinds[host] = kind_id(
+                            _Kind("kernel", host, None, None, "journal-monotonic")
+                        )
+                        hosts.add(host)
+                    offset = tag.end()
+                head_kind(kind)
+                head_when(_FROM_MONOTONIC)
+                head_mono(mono)
+                head_boot(boot)
+                previous, heads = heads, heads + 1
+                add_line(number)
+                add_start(start + offset)
+                add_head(previous)
+                continue
         prefix = _prefix(line)
-        if prefix is not None and prefix.stamp.monotonic is not None and prefix.ident != "":
-            mono = prefix.stamp.monotonic
-            if last_mono is not None and mono < last_mono - _BOOT_RESTART_SECONDS:
-                boot += 1
-            last_mono = mono
-        raw.append((number, prefix, line))
-        boot_of.append(boot)
-
-    # journalctl -o short-monotonic shows other programs' lines too (`[ 3.2] host systemd[1]:`);
-    # once the file shows `host kernel:` lines, the same host before another tag is such a line.
-    hosts = {p.host for _, p, _ in raw if p is not None and p.format == "journal-monotonic"}
-    for _, prefix, _ in raw:
-        if hosts and prefix is not None and prefix.format == "dmesg":
-            tag = _TAG.match(prefix.message)
-            if tag and tag.group(1) in hosts:
-                prefix.message, prefix.format = prefix.message[tag.end() :], "journal-monotonic"
-                prefix.ident, prefix.host = tag.group(2), tag.group(1)
-
-    records: list[LogRecord] = []
-    formats: list[str] = []
-    previous: LogRecord | None = None
-    for (number, prefix, line), rec_boot in zip(raw, boot_of):
         if prefix is None:
-            if previous is None:
-                record = LogRecord(line=number, message=line, boot=rec_boot)
-            else:
-                record = replace(previous, line=number, message=line, continuation=True)
+            if previous < 0 and (plain < 0 or plain_boot != boot):
+                head_kind(0)  # _PLAIN
+                head_when(_NO_TIME)
+                head_mono(_NAN)
+                head_boot(boot)
+                plain, plain_boot, heads = heads, boot, heads + 1
+            add_line(number)
+            add_start(start)
+            add_head(plain if previous < 0 else previous)
+            continue
+        stamp = prefix.stamp
+        if stamp.monotonic is not None and prefix.ident != "":
+            if last_mono is not None and stamp.monotonic < last_mono - _BOOT_RESTART_SECONDS:
+                boot += 1
+            last_mono = stamp.monotonic
+        if prefix.format == "journal-monotonic" and prefix.host is not None:
+            hosts.add(prefix.host)
+        if stamp.aware is None and stamp.naive is None and stamp.yearless is None:
+            when = _NO_TIME if stamp.monotonic is None else _FROM_MONOTONIC
         else:
-            stamp = prefix.stamp
-            when = placer.wall(stamp)
-            if when is None and stamp.monotonic is not None and rec_boot == boot:
-                if stamp.aware is None and stamp.naive is None and stamp.yearless is None:
-                    when = placer.monotonic(stamp.monotonic)
-            record = LogRecord(
-                line=number,
-                message=prefix.message,
-                time=when,
-                monotonic=stamp.monotonic,
-                ident=prefix.ident,
-                host=prefix.host,
-                facility=prefix.facility,
-                level=prefix.level,
-                format=prefix.format,
-                boot=rec_boot,
-            )
-            previous = record
-            if prefix.format not in formats:
-                formats.append(prefix.format)
-        records.append(record)
+            placed = placer.wall(stamp)
+            when = _NO_TIME if placed is None else (placed - _EPOCH) // _MICROSECOND
+        head_kind(
+            kind_id(_Kind(prefix.ident, prefix.host, prefix.facility, prefix.level, prefix.format))
+        )
+        head_when(when)
+        head_mono(_NAN if stamp.monotonic is None else stamp.monotonic)
+        head_boot(boot)
+        previous, heads = heads, heads + 1
+        add_line(number)
+        add_start(start + len(line) - len(prefix.message))  # the message ends the line
+        add_head(previous)
+    records._last_boot = boot
 
+    if hosts:
+        _retag_journal_lines(records, hosts)
     return KernelLog(
-        records=tuple(records),
+        records=records,
         collected_at=collected_at,
         uptime_seconds=uptime_seconds,
         boot_time=placer.boot_time,
-        formats=tuple(formats),
+        formats=records.formats,
         local_time_assumed_utc=placer.assumed_utc,
     )
+
+
+_BLOCK = 1 << 20
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, line) for `text.split("\n")`, split a block of about `_BLOCK` characters at a
+    time: as fast as one split, without a list of every line of a huge log."""
+    position, size = 0, len(text)
+    while True:
+        stop = text.rfind("\n", position, position + _BLOCK) if size - position > _BLOCK else -1
+        if stop < 0 and size - position > _BLOCK:
+            stop = text.find("\n", position + _BLOCK)  # a line longer than a block
+        last = stop < 0
+        for line in text[position : size if last else stop].split("\n"):
+            yield position, line
+            position += len(line) + 1
+        if last:
+            return
+
+
+def _retag_journal_lines(records: LogRecords, hosts: set[str]) -> None:
+    """journalctl -o short-monotonic shows other programs' lines too (`[ 3.2] host
+    systemd[1]:`); once the file shows `host kernel:` lines, the same host before another tag
+    is such a line, not a dmesg line."""
+    dmesg = records._kind_ids.get(_DMESG)
+    kinds = records._head_kind
+    last = -1
+    for index, head in enumerate(records._head):
+        if head == last:
+            continue  # a continuation: its head was seen on the line before
+        last = head
+        if kinds[head] != dmesg:
+            continue
+        tag = _TAG.match(records.message(index))
+        if tag and tag.group(1) in hosts:
+            records._start[index] += tag.end()
+            kinds[head] = records._kind_id(
+                _Kind(tag.group(2), tag.group(1), None, None, "journal-monotonic")
+            )
 
 
 # --------------------------------------------------------------------------------------------
@@ -540,7 +834,10 @@ class _Dump:
     selected_name: str | None = None
     score: int | None = None
     columns: tuple[str, ...] = ()
-    tasks: dict[int, dict[str, str]] | None = None
+    # The task table by pid: (uid, tgid, oom_score_adj) as printed; and the first pid of each
+    # tgid, so that a killed thread group is found without a scan per kill.
+    tasks: dict[int, tuple[str | None, str | None, str | None]] | None = None
+    by_tgid: dict[str, int] = field(default_factory=dict)
     killed: bool = False
     group: bool = False  # memory.oom.group: every task of the cgroup is killed (4.19+)
 
@@ -600,15 +897,31 @@ def _oom_kill_line(dump: _Dump, text: str) -> None:
         dump.task_memcg = task_memcg.group(1)
 
 
+# A dump's task table lists every process; rows past this many are not kept (the kill line
+# itself says uid and oom_score_adj on 4.x and later; the table is a fallback for older ones).
+_TABLE_ROWS = 100_000
+# Lines of one dump a kill cites; a dump repeating `memory.oom.group` lines stops there.
+_DUMP_LINES = 32
+
+
 def _table_row(dump: _Dump, text: str) -> None:
     m = _TABLE_ROW.fullmatch(text)
-    if not m or dump.tasks is None or not dump.columns:
+    if not m or dump.tasks is None or not dump.columns or len(dump.tasks) >= _TABLE_ROWS:
         return
     # The name is the last column and may hold spaces.
     values = m.group(2).split(None, len(dump.columns) - 1)
     if len(values) != len(dump.columns):
         return
-    dump.tasks[int(m.group(1))] = dict(zip(dump.columns, values))
+    row = dict(zip(dump.columns, values))
+    pid, tgid = int(m.group(1)), row.get("tgid")
+    dump.tasks[pid] = (row.get("uid"), tgid, row.get("oom_score_adj"))
+    if tgid is not None:
+        dump.by_tgid.setdefault(tgid, pid)
+
+
+def _cite(dump: _Dump, line: int) -> None:
+    if len(dump.lines) < _DUMP_LINES:
+        dump.lines.append(line)
 
 
 def _int(text: str | None) -> int | None:
@@ -634,12 +947,15 @@ def _kill(dump: _Dump | None, record: LogRecord, text: str, m: re.Match[str]) ->
     if dump is None:
         dump = _Dump(lines=[])
     if dump.tasks:
-        row = dump.tasks.get(pid) or next(
-            (r for r in dump.tasks.values() if r.get("tgid") == str(pid)), None
-        )
+        row = dump.tasks.get(pid)
+        if row is None:  # the thread group of a killed thread
+            first = dump.by_tgid.get(str(pid))
+            row = dump.tasks.get(first) if first is not None else None
+            if row is not None and row[1] != str(pid):
+                row = None
         if row is not None:
-            adj = adj if adj is not None else _int(row.get("oom_score_adj"))
-            uid = uid if uid is not None else _int(row.get("uid"))
+            adj = adj if adj is not None else _int(row[2])
+            uid = uid if uid is not None else _int(row[0])
     context = context or dump.context
     constraint = dump.constraint
     if constraint is None and context:
@@ -685,15 +1001,17 @@ def parse_oom_kills(log: KernelLog) -> list[OomKill]:
     """
     kills: list[OomKill] = []
     dump: _Dump | None = None
-    for record in log.records:
-        if not record.is_kernel:
-            continue
-        text = record.message.strip()
+
+    def reading_a_dump() -> bool:
+        return dump is not None and not dump.killed
+
+    for index, line, message in _oom_lines(log.records, reading_a_dump):
+        text = message.strip()
         if len(text) > _MATCH_LIMIT:
             continue
         if _INVOKED in text:
             name, _, args = text.partition(_INVOKED)
-            dump = _Dump(lines=[record.line], trigger_name=name.strip() or None)
+            dump = _Dump(lines=[line], trigger_name=name.strip() or None)
             gfp = _GFP.search(args)
             dump.gfp_mask = gfp.group(1) if gfp else None
             order = _ORDER.search(args)
@@ -707,13 +1025,13 @@ def parse_oom_kills(log: KernelLog) -> list[OomKill]:
                 # Further kills belong to this dump only when memory.oom.group kills the rest
                 # of the cgroup; otherwise they come from a dump whose start the log lost.
                 same = dump is not None and (not dump.killed or dump.group)
-                kills.append(_kill(dump if same else None, record, text, m))
+                kills.append(_kill(dump if same else None, log.records[index], text, m))
                 if dump is not None:
                     dump.killed = True
             continue
         if dump is not None and dump.killed and "memory.oom.group" in text:
             dump.group = True
-            dump.lines.append(record.line)
+            _cite(dump, line)
             continue
         select = _SELECT.match(text) if "ill process " in text else None
         task_in = _TASK_IN.search(text) if "Task in " in text else None
@@ -729,16 +1047,16 @@ def parse_oom_kills(log: KernelLog) -> list[OomKill]:
                 continue
         if text.startswith("oom-kill:"):
             _oom_kill_line(dump, text)
-            dump.lines.append(record.line)
+            _cite(dump, line)
         elif select:
             dump.context = select.group(1)
             dump.selected_pid, dump.selected_name = int(select.group(2)), select.group(3)
             dump.score = int(select.group(4))
-            dump.lines.append(record.line)
+            _cite(dump, line)
         elif task_in:
             dump.task_memcg, dump.memcg = task_in.group(1), task_in.group(2)
             dump.constraint = dump.constraint or "memcg"
-            dump.lines.append(record.line)
+            _cite(dump, line)
         elif _TABLE_HEAD.search(text):
             head = re.sub(r"^.*?\[\s*pid\s*\]\s*", "", text)
             dump.columns = tuple(head.split())
@@ -775,23 +1093,70 @@ _DROP = re.compile(r"(.+) \(([0-9]+)\): drop_caches: ([0-9]+)", A)
 def parse_drop_caches(log: KernelLog) -> list[DropCachesEvent]:
     """Every logged `drop_caches` write, in log order."""
     events: list[DropCachesEvent] = []
-    for record in _kernel(log.records):
-        text = record.message.strip()
-        if "drop_caches: " not in text or len(text) > _MATCH_LIMIT:
+    records = log.records
+    if isinstance(records, LogRecords):
+        found: Iterator[tuple[int, int, str]] = records.kernel_lines(
+            records.containing("drop_caches: ")
+        )
+    else:
+        found = _kernel_lines(records)
+    for index, line, message in found:
+        if "drop_caches: " not in message:
             continue
-        m = _DROP.fullmatch(text)
+        text = message.strip()
+        m = _DROP.fullmatch(text) if len(text) <= _MATCH_LIMIT else None
         if m:
             events.append(
                 DropCachesEvent(
                     comm=m.group(1),
                     pid=int(m.group(2)),
                     value=int(m.group(3)),
-                    line=record.line,
-                    time=record.time,
+                    line=line,
+                    time=log.records[index].time,
                 )
             )
     return events
 
 
-def _kernel(records: Iterable[LogRecord]) -> Iterable[LogRecord]:
-    return (r for r in records if r.is_kernel)
+def _kernel_lines(records: Sequence[LogRecord]) -> Iterator[tuple[int, int, str]]:
+    """(index, line number, message) of the kernel's records."""
+    if isinstance(records, LogRecords):
+        return records.kernel_lines()
+    return ((i, r.line, r.message) for i, r in enumerate(records) if r.is_kernel)
+
+
+# What starts or ends a dump, or is a kill: outside a dump, only lines saying one of these
+# matter to `parse_oom_kills`.
+_OOM_WORDS = (
+    _INVOKED,
+    "Killed process ",
+    "memory.oom.group",
+    "ill process ",
+    "Task in ",
+    "oom-kill:",
+)
+
+
+def _oom_lines(
+    records: Sequence[LogRecord], reading_a_dump: Callable[[], bool]
+) -> Iterator[tuple[int, int, str]]:
+    """The kernel lines `parse_oom_kills` needs: those `_OOM_WORDS` finds, found by one search
+    over the text, and while `reading_a_dump()` says a dump is open, every line of it."""
+    if not isinstance(records, LogRecords):
+        yield from _kernel_lines(records)
+        return
+    hits = records.containing(*_OOM_WORDS)
+    hit = next(hits, None)
+    index = hit
+    while index is not None:
+        yield from records.kernel_lines((index,))
+        if reading_a_dump():
+            index += 1
+            if index >= len(records):
+                return
+            while hit is not None and hit < index:
+                hit = next(hits, None)
+        else:
+            while hit is not None and hit <= index:
+                hit = next(hits, None)
+            index = hit
