@@ -46,6 +46,20 @@ def test_unprivileged_run_degrades_honestly() -> None:
     restricted = Path("/proc/sys/kernel/dmesg_restrict").read_text().strip() == "1"
     if user_cmd and restricted:
         # The kernel log is root-only here: oom_kills must say so, never pass silently on it.
+        # (A fail is right too: the /proc/vmstat counter shows kills on this machine when an
+        # earlier test OOM-killed a container.)
         oom = by_id["oom_kills"]
-        assert oom["outcome"] in ("pass", "error")
+        assert oom["outcome"] in ("pass", "fail", "error")
         assert "kernel log" in oom["message"].lower() or "oom_kill" in oom["message"]
+        # drop_caches_scheduled counts the kernel log's drop_caches lines: unread, no pass.
+        assert by_id["drop_caches_scheduled"]["outcome"] != "pass"
+    if user_cmd:
+        # Partial data is loud: one warning line before anything else, and every report
+        # says the run was partial.
+        first = (proc.stderr + proc.stdout).strip().splitlines()[0]
+        assert "partial" in first.lower() and ("--sudo" in first or "root" in first), first
+        assert data["partial"] is True and data["hosts"][0]["partial"] is True
+        junit = (tmp_path / "r" / "junit.xml").read_text()
+        assert 'name="partial" value="true"' in junit
+        html = (tmp_path / "r" / "report.html").read_text()
+        assert "partial" in html.lower()
