@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from memcheck.model import JSON, ev
+from memcheck.secrets import mask_argv
 
 DETECT_READS = ("/proc/[0-9]*/comm", "/proc/[0-9]*/cmdline", "/proc/[0-9]*/status")
 """What detection reads on each host (the collector adds it to the checks' reads)."""
@@ -62,7 +63,6 @@ _MONGOD = "mongod"
 
 _VERSION = re.compile(r"(?<![0-9.])([0-9]{1,2})\.([0-9]{1,2})(?:\.[0-9]{1,3})?(?![0-9])")
 _PURE_VERSION = re.compile(r"^v?([0-9]{1,2})\.([0-9]{1,2})(?:\.[0-9]{1,3})?$")
-_SECRET = re.compile(r"pass|secret|token|key|auth|credential", re.IGNORECASE)
 
 
 class ProcessLike(Protocol):
@@ -132,25 +132,11 @@ def _is_java(process: ProcessLike) -> bool:
 
 
 def shown_cmdline(cmdline: tuple[str, ...] | None) -> str | None:
-    """The command line for a report: secrets masked, at most MAX_CMDLINE characters."""
+    """The command line for a report: secrets masked (`memcheck.secrets`), at most
+    MAX_CMDLINE characters."""
     if not cmdline:
         return None
-    shown: list[str] = []
-    hide_next = False
-    for arg in cmdline:
-        if hide_next:
-            shown.append("***")
-            hide_next = False
-            continue
-        name, sep, _ = arg.partition("=")
-        if sep and _SECRET.search(name):
-            shown.append(f"{name}=***")
-        elif arg.startswith("-") and _SECRET.search(arg):
-            shown.append(arg)
-            hide_next = True
-        else:
-            shown.append(arg)
-    text = " ".join(shown)
+    text = " ".join(mask_argv(cmdline))
     return text if len(text) <= MAX_CMDLINE else text[: MAX_CMDLINE - 1] + "…"
 
 

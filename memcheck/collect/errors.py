@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlsplit
 
 from memcheck.errors import MemcheckError
+from memcheck.secrets import mask_text, mask_url_passwords
 
 
 class CollectError(MemcheckError):
@@ -22,17 +22,9 @@ class CollectError(MemcheckError):
 
 
 def redact(url: str) -> str:
-    """The URL without a password (`ssh://user:secret@host` -> `ssh://user:***@host`)."""
-    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*://)([^/?#]*)(.*)$", url, re.DOTALL)
-    if match is None:
-        return url
-    scheme, netloc, rest = match.groups()
-    if "@" not in netloc:
-        return url
-    userinfo, host = netloc.rsplit("@", 1)
-    if ":" not in userinfo:
-        return url
-    return f"{scheme}{userinfo.split(':', 1)[0]}:***@{host}{rest}"
+    """The URL without a password (`ssh://user:secret@host` -> `ssh://user:***@host`), by the
+    one masking policy (`memcheck.secrets`)."""
+    return mask_url_passwords(url)
 
 
 def _password(url: str) -> str | None:
@@ -47,5 +39,6 @@ def _one_line(text: str, url: str) -> str:
     if secret:
         text = text.replace(secret, "***")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    line = lines[0] if lines else "failed"
+    # A host's complaint may quote a command line (`sh: 1: mysql -pX: not found`).
+    line = mask_text(lines[0]) if lines else "failed"
     return line if len(line) <= 300 else line[:297] + "..."

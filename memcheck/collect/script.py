@@ -62,6 +62,7 @@ from memcheck.collect.commands import NEVER_READ
 from memcheck.collect.errors import CollectError
 from memcheck.collect.quoting import QuotingError, is_glob, quote, quote_glob
 from memcheck.errors import MISSING
+from memcheck.secrets import mask_snapshot_files
 from memcheck.snapshot import (
     KERNEL_LOG,
     META_DIR,
@@ -932,7 +933,9 @@ def parse_output(stdout: bytes, nonce: str, source: str, version: str) -> Snapsh
     Output cut short (a dropped connection, the host's time limit) keeps every record that
     arrived whole; the path being read when it stopped, and every requested pattern not yet
     finished, are recorded in `info.errors` as not collected. Output with no frame at all
-    raises `CollectError`: there is nothing to keep.
+    raises `CollectError`: there is nothing to keep. Secrets in command lines, environments
+    and files of commands are masked (`memcheck.secrets.mask_snapshot_files`), and the command
+    lines of the processes running this script are replaced by a stand-in.
     """
     entries: dict[str, _Entry] = {}
     plan: list[str] = []
@@ -1020,6 +1023,9 @@ def parse_output(stdout: bytes, nonce: str, source: str, version: str) -> Snapsh
             path = wanted.partition(HEAD_OPTION)[0]
             if wanted not in done and path not in files and path not in errors:
                 errors[path] = TRUNCATED
+    # Before anything is built from them: no command line, environment or file of commands
+    # goes further than this with a secret in clear, nor with memcheck's own script in it.
+    mask_snapshot_files(files)
 
     info = HostInfo(
         hostname=_hostname(files, source),

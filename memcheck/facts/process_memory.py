@@ -16,10 +16,11 @@ from memcheck.errors import ParseError, Unavailable
 from memcheck.facts.base import cached
 from memcheck.facts.host import HostFacts
 from memcheck.facts.kernel_log import parse_collected_at
-from memcheck.facts.processes import Process, ProcessFacts
+from memcheck.facts.processes import ProcessFacts
 from memcheck.model import JSON
 from memcheck.parse.smaps import SmapsRollup, parse_smaps_rollup
 from memcheck.results import HostResult
+from memcheck.secrets import mask_argv, mask_text
 
 SAMPLE_CHECK = "process_memory_growth"
 SAMPLE_KIND = "process_sample"
@@ -80,7 +81,7 @@ class ProcessSample:
         return cls(
             pid=pid,
             name=name,
-            cmdline=cmdline if isinstance(cmdline, str) else "",
+            cmdline=mask_text(cmdline) if isinstance(cmdline, str) else "",
             rss_bytes=rss,
             data_bytes=count("data_bytes"),
             swap_bytes=count("swap_bytes"),
@@ -142,10 +143,16 @@ def hours_between(earlier: str | None, later: str | None) -> float | None:
     return (end - start).total_seconds() / 3600
 
 
-def _cmdline_text(process: Process) -> str:
-    if not process.cmdline:
+def cmdline_text(argv: tuple[str, ...] | None) -> str:
+    """A process's command line as the sample keeps it: masked, at most CMDLINE_CHARS long.
+
+    Masked as words and again as text after the cut, so that the text is what `mask_text`
+    makes of it: a baseline's command line, masked as text when read (`from_json`, which
+    also masks results written before masking existed), then names the same process.
+    """
+    if not argv:
         return ""
-    return " ".join(process.cmdline)[:CMDLINE_CHARS]
+    return mask_text(" ".join(mask_argv(argv))[:CMDLINE_CHARS])
 
 
 class ProcessMemoryFacts(HostFacts, ProcessFacts):
@@ -193,7 +200,7 @@ class ProcessMemoryFacts(HostFacts, ProcessFacts):
                 ProcessSample(
                     pid=process.pid,
                     name=process.name,
-                    cmdline=_cmdline_text(process),
+                    cmdline=cmdline_text(process.cmdline),
                     rss_bytes=process.vm_rss_bytes,
                     data_bytes=process.status.vm_data_bytes,
                     swap_bytes=process.vm_swap_bytes,

@@ -1,5 +1,7 @@
 """Process facts: every `/proc/<pid>/` directory the snapshot holds, parsed leniently.
 
+Command lines come with their secrets masked (`memcheck.secrets`).
+
 One odd or vanished process must not hide the others, so per-process read and parse problems
 are kept on the process (`problems`) instead of raised.
 """
@@ -13,6 +15,7 @@ from memcheck.errors import ParseError, Unavailable
 from memcheck.facts.base import FactsBase, cached
 from memcheck.parse import proc_pid
 from memcheck.parse.proc_pid import CgroupEntry, ProcStatus
+from memcheck.secrets import mask_argv
 
 _PID_DIR = re.compile(r"^/proc/(\d+)/")
 
@@ -109,7 +112,10 @@ class ProcessFacts(FactsBase):
         except ParseError as exc:
             proc.problems[exc.source] = exc.problem
         try:
-            proc.cmdline = proc_pid.parse_cmdline(self.snapshot.read(base + "cmdline"))
+            # Masked here too (snapshots are masked when collected and loaded): whatever
+            # shows a process's arguments, in any check, shows them masked.
+            argv = proc_pid.parse_cmdline(self.snapshot.read(base + "cmdline"))
+            proc.cmdline = tuple(mask_argv(argv)) if argv else argv
         except Unavailable as exc:
             if not exc.missing:
                 proc.problems[base + "cmdline"] = exc.reason
