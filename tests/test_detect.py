@@ -320,6 +320,28 @@ def test_secrets_on_command_lines_are_masked() -> None:
     assert shown_cmdline(()) is None
 
 
+def test_evidence_uses_the_shared_masking_policy() -> None:
+    # The forms the old masker missed: -pPASS, user:pass@ URLs, curl -u, env assignments.
+    found = detect(
+        procs(
+            (500, "mysqld", "/usr/sbin/mysqld --user=mysql -phunter2", 1),
+            (600, "redis-server", "redis-server --masterauth hunter2 redis://:hunter2@h", 1),
+            (
+                700,
+                "java",
+                "java -Djavax.net.ssl.keyStorePassword=hunter2 -cp /opt/es/lib/* "
+                "org.elasticsearch.bootstrap.Elasticsearch",
+                1,
+            ),
+        )
+    )
+    shown = [e["text"] for w in found.workloads for e in w.evidence]
+    assert not any("hunter2" in str(t) for t in shown), shown
+    assert "pid 500 mysqld: /usr/sbin/mysqld --user=mysql -p***" in shown
+    assert "pid 600 redis-server: redis-server --masterauth *** redis://:***@h" in shown
+    assert found.profiles == ("elasticsearch", "mysql", "redis")  # masking kept the main class
+
+
 def test_detection_from_a_snapshot_tree() -> None:
     files = {
         "/proc/1/comm": "systemd\n",
