@@ -118,13 +118,56 @@ def _text_of(value: Any) -> str:
         return f"({type(value).__name__})"
 
 
-def _text(value: Any, limit: int = MAX_TEXT) -> Any:
-    """A string field cut to `limit`; values of other types are left for the writers' guard."""
-    return cut_text(value, limit) if isinstance(value, str) else value
+def _text(value: Any, limit: int = MAX_TEXT) -> str:
+    """A text field, cut to `limit`; a value of another type becomes its JSON text (bounded
+    first, so that a huge or deep value costs nothing), None the empty string."""
+    if type(value) is str:
+        return value if len(value) <= limit else cut_text(value, limit)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return cut_text(str(value), limit)
+    shown = json.dumps(bounded_json(value, limit, 20, 4), ensure_ascii=False)
+    return cut_text(shown, limit)
 
 
-def _optional_text(value: Any) -> Any:
+def _optional_text(value: Any) -> str | None:
     return None if value is None else _text(value)
+
+
+def _texts(value: Any, limit: int = MAX_TEXT) -> list[str]:
+    """A list-of-text field: at most MAX_ITEMS items (a lone value becomes a list of one)."""
+    if value is None:
+        return []
+    items = list(value[:MAX_ITEMS]) if isinstance(value, (list, tuple)) else [value]
+    return [_text(item, limit) for item in items]
+
+
+def _object(value: Any) -> dict[str, JSON]:
+    """An object field, bounded; another value is kept under "value"."""
+    bounded = bounded_json(value if isinstance(value, Mapping) else {"value": value})
+    assert isinstance(bounded, dict)
+    return bounded
+
+
+def _objects(value: Any, items: int | None = MAX_ITEMS) -> list[dict[str, JSON]]:
+    """A list-of-objects field: each item an object (another value kept as its "text")."""
+    if value is None:
+        return []
+    seq = value if isinstance(value, (list, tuple)) else [value]
+    bounded = bounded_json(seq, items=items)
+    assert isinstance(bounded, list)
+    return [v if isinstance(v, dict) else {"text": _text(v)} for v in bounded]
+
+
+def _seconds(value: Any) -> float | None:
+    """A duration: a finite number of 0 or more, else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, int) and value.bit_length() > 64:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) and number >= 0 else None
 
 
 def bounded_evidence(evidence: Any) -> list[dict[str, JSON]]:
@@ -197,15 +240,11 @@ class CheckResult:
         self.evidence = bounded_evidence(self.evidence)
         self.rationale = _text(self.rationale, MAX_LONG_TEXT)
         self.remediation = _text(self.remediation, MAX_LONG_TEXT)
-        if isinstance(self.references, (list, tuple)):
-            self.references = [_text(r) for r in self.references[:MAX_ITEMS]]
-        if isinstance(self.params, Mapping):
-            self.params = bounded_json(self.params)  # type: ignore[assignment]
-        if isinstance(self.waiver, Mapping):
-            self.waiver = bounded_json(self.waiver)  # type: ignore[assignment]
-        seconds = self.duration_seconds
-        if isinstance(seconds, (int, float)) and not (math.isfinite(seconds) and seconds >= 0):
-            self.duration_seconds = 0.0
+        self.references = _texts(self.references)
+        self.params = _object(self.params)
+        self.waiver = None if self.waiver is None else _object(self.waiver)
+        self.duration_seconds = _seconds(self.duration_seconds) or 0.0
+        self.change = _optional_text(self.change)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CheckResult:
@@ -246,39 +285,37 @@ class HostResult:
     def __post_init__(self) -> None:
         counted = unreadable_count(self.collection_errors)
         given = self.unreadable_files
-        if isinstance(given, int) and not isinstance(given, bool) and given > counted:
+        if type(given) is int and given > counted:
             counted = given
         self.unreadable_files = counted
-        self.partial = bool(self.partial is True or counted > 0)
+        self.partial = self.partial is True or counted > 0
         self.name, self.source = _text(self.name), _text(self.source)
         self.kernel = _optional_text(self.kernel)
         self.distribution = _optional_text(self.distribution)
         self.collected_at = _optional_text(self.collected_at)
         self.cgroup_mode = _optional_text(self.cgroup_mode)
         self.unreachable = _optional_text(self.unreachable)
-        errors = self.collection_errors
-        if isinstance(errors, Mapping):
-            if len(errors) > MAX_COLLECTION_ERRORS and KERNEL_LOG in errors:
-                # The kernel log's entry is kept whatever is cut: reports name it.
-                errors = {KERNEL_LOG: errors[KERNEL_LOG], **errors}
-            bounded = bounded_json(errors, items=MAX_COLLECTION_ERRORS, depth=1)
-            self.collection_errors = bounded  # type: ignore[assignment]
-        seconds = self.collection_seconds
-        if isinstance(seconds, float) and not math.isfinite(seconds):
-            self.collection_seconds = None
+        if not isinstance(self.in_container, bool):
+            self.in_container = None
+        errors = self.collection_errors if isinstance(self.collection_errors, Mapping) else {}
+        if len(errors) > MAX_COLLECTION_ERRORS and KERNEL_LOG in errors:
+            # The kernel log's entry is kept whatever is cut: reports name it.
+            errors = {KERNEL_LOG: errors[KERNEL_LOG], **errors}
+        bounded = bounded_json(errors, items=MAX_COLLECTION_ERRORS, depth=1)
+        assert isinstance(bounded, dict)
+        self.collection_errors = {k: _text(v) for k, v in bounded.items()}
+        self.collection_seconds = _seconds(self.collection_seconds)
         if isinstance(self.memory, Mapping):
             self.memory = {
-                _text(str(k)): (v if type(v) is int and v.bit_length() <= MAX_INT_BITS else None)
+                _text(k): (v if type(v) is int and v.bit_length() <= MAX_INT_BITS else None)
                 for k, v in list(self.memory.items())[:MAX_ITEMS]
             }
-        if isinstance(self.profiles, (list, tuple)):
-            self.profiles = [_text(p) for p in self.profiles[:MAX_ITEMS]]
-        if isinstance(self.conflicts, (list, tuple)):
-            self.conflicts = bounded_json(self.conflicts)  # type: ignore[assignment]
-        if isinstance(self.detected, (list, tuple)):
-            self.detected = bounded_json(self.detected)  # type: ignore[assignment]
-        if isinstance(self.notes, (list, tuple)):
-            self.notes = [_text(n) for n in self.notes[:MAX_ITEMS]]
+        else:
+            self.memory = None
+        self.profiles = _texts(self.profiles)
+        self.conflicts = _objects(self.conflicts)
+        self.detected = None if self.detected is None else _objects(self.detected)
+        self.notes = _texts(self.notes)
 
     def counts(self) -> dict[str, int]:
         counts = {k: 0 for k in ("pass", "fail", "error", "skip", "waived")}
@@ -318,20 +355,24 @@ class RunResult:
     def __post_init__(self) -> None:
         # Read back from a file, these may hold anything; a run made here holds the
         # controller's own values, and bounding them costs nothing.
-        for name in ("memcheck_version", "started_at", "finished_at", "user", "controller"):
-            setattr(self, name, _text(getattr(self, name)))
-        for name in ("profiles", "command"):
-            value = getattr(self, name)
-            if isinstance(value, (list, tuple)):
-                setattr(self, name, [_text(v, MAX_LONG_TEXT) for v in value])
-        if isinstance(self.profile_hashes, Mapping):
-            self.profile_hashes = bounded_json(self.profile_hashes, items=None, depth=1)  # type: ignore[assignment]
-        for name in ("conflicts", "waivers_expired", "waivers_unused"):
-            value = getattr(self, name)
-            if isinstance(value, (list, tuple)):
-                setattr(self, name, bounded_json(value, items=None))
-        if isinstance(self.changes, Mapping):
-            self.changes = bounded_json(self.changes, items=None)  # type: ignore[assignment]
+        self.memcheck_version, self.user = _text(self.memcheck_version), _text(self.user)
+        self.started_at, self.finished_at = _text(self.started_at), _text(self.finished_at)
+        self.controller, self.fail_on = _text(self.controller), _text(self.fail_on)
+        self.profiles = _texts(self.profiles, MAX_LONG_TEXT)
+        self.command = _texts(self.command, MAX_LONG_TEXT)
+        hashes = bounded_json(self.profile_hashes, items=None, depth=1)
+        hashes = hashes if isinstance(hashes, dict) else {}
+        self.profile_hashes = {k: _text(v) for k, v in hashes.items()}
+        self.conflicts = _objects(self.conflicts, items=None)
+        self.waivers_expired = _objects(self.waivers_expired, items=None)
+        self.waivers_unused = _objects(self.waivers_unused, items=None)
+        # Every finding of a fleet is listed: no bound on counts here.
+        changes = self.changes
+        self.changes = None
+        if isinstance(changes, Mapping):
+            self.changes = bounded_json(changes, items=None)  # type: ignore[assignment]
+        if type(self.exit_code) is not int:
+            self.exit_code = 0
 
     @property
     def partial(self) -> bool:

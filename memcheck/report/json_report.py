@@ -179,12 +179,17 @@ def dumps_json(run: RunResult, data: dict[str, Any] | None = None) -> bytes:
     """
     if data is not None:
         try:
+            _check_shape(data, "results.json")
             return run.dumps(data).encode("utf-8", "backslashreplace")
         except Exception:  # the guard finds the host, from the run itself
             pass
 
     def render(result: RunResult) -> bytes:
-        return result.dumps().encode("utf-8", "backslashreplace")
+        # What is written must read back: a host whose values have a shape `memcheck report`
+        # refuses is written as a stub instead, not left to cost the whole file later.
+        form = result.to_json()
+        _check_shape(form, "results.json")
+        return result.dumps(form).encode("utf-8", "backslashreplace")
 
     return render_guarded(run, render, "results.json")
 
@@ -238,6 +243,10 @@ def _read_bytes(path: PathLike, where: str) -> bytes:
     on), at most MAX_RESULTS_BYTES."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
+        # Before opening too: a socket cannot be opened at all, and says so vaguely.
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise ConfigError(where, None, f"not a results file: {kind_of(mode)}")
         fd = os.open(path, flags)
     except OSError as exc:
         raise ConfigError(where, None, f"cannot read: {exc.strerror or exc}") from exc

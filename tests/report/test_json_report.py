@@ -88,10 +88,21 @@ def test_lone_surrogates_are_written_as_json_escapes(tmp_path: Path, run: RunRes
 
 
 def test_invalid_output_is_caught_by_the_schema(tmp_path: Path, run: RunResult) -> None:
-    run.hosts[0].results[0].outcome = "maybe"
-    path = write_json(run, tmp_path / "results.json")
+    form = run.to_json()
+    form["hosts"][0]["results"][0]["outcome"] = "maybe"
+    (tmp_path / "results.json").write_text(json.dumps(form))
     with pytest.raises(jsonschema.ValidationError):
-        validate(path)
+        validate(tmp_path / "results.json")
+
+
+def test_a_host_of_invalid_shape_is_written_as_a_stub(tmp_path: Path, run: RunResult) -> None:
+    """What the writer writes always reads back: the host is kept, without its details."""
+    run.hosts[0].results[0].outcome = "maybe"
+    data = validate(write_json(run, tmp_path / "results.json"))
+    assert data["hosts"][0]["results"][0]["outcome"] == "error"
+    assert "could not write this host's values" in data["hosts"][0]["notes"][0]
+    assert data["hosts"][1] == run.to_json()["hosts"][1]
+    load_results(tmp_path / "results.json")
 
 
 def test_load_results_merges_files(tmp_path: Path) -> None:
