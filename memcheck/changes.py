@@ -14,7 +14,9 @@ OOM kills are taken from the `oom_kills` verdict's evidence (items with `pid` an
 kill is identified by pid, name and time (the raw line when the time is unknown) and is new
 when the baseline's verdict for the same host did not list it. When the baseline has that
 host but no usable `oom_kills` verdict (not run, or an error), kills cannot be compared and
-none is listed as new.
+none is listed as new. A verdict keeps at most 200 evidence items, the first and the last 100
+(memcheck.results): with more kills than that, those in the middle of either log are not
+compared, and the newest ones, at the end, are.
 """
 
 from __future__ import annotations

@@ -123,7 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--report-dir",
         default="reports",
-        help="where junit.xml, report.html and results.json go (default ./reports)",
+        help="where junit.xml, report.html and results.json go (default ./reports): a "
+        "folder or a link to one; a report replaces only a regular file, never a link or "
+        "device",
     )
     run.add_argument("--junit-xml", help="JUnit XML path (overrides --report-dir for it)")
     run.add_argument("--html", help="HTML report path")

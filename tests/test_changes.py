@@ -167,6 +167,19 @@ def test_kills_on_a_host_new_to_the_baseline_are_new() -> None:
     assert [k["host"] for k in compare(new, old)["new_oom_kills"]] == ["db1"]
 
 
+def test_the_latest_kills_are_compared_when_evidence_is_cut() -> None:
+    """A verdict keeps the first and last 100 of its evidence items (memcheck.results): the
+    newest kills, at the end of the log, are still found new, and the cut marker is no kill."""
+
+    def kills(n: int) -> list[dict[str, object]]:
+        return [kill(i, "w", f"2026-11-20T{i // 60 % 24:02d}:{i % 60:02d}:00Z") for i in range(n)]
+
+    old = run_of(host("db1", oom("fail", *kills(300))))
+    new = run_of(host("db1", oom("fail", *kills(302))))
+    assert len(new.hosts[0].results[0].evidence) == 201
+    assert [k["pid"] for k in compare(new, old)["new_oom_kills"]] == [300, 301]
+
+
 def test_changes_validate_round_trip_and_merge() -> None:
     old = run_of(host("db1", result("swappiness", "fail"), oom("pass")))
     new = run_of(
