@@ -217,6 +217,12 @@ _SHORT: dict[str, dict[str, tuple[str, bool, bool]]] = {
     _7Z: {"p": ("secret", True, False)},
     _SMB: {"U": ("percent", True, True)},
 }
+# Letters that take no value, for programs whose password option is often the last of a
+# cluster (`curl -fsSu user:pass`, `zip -rP pass`).
+_CLUSTER_FLAGS: dict[str, frozenset[str]] = {
+    _CURL: frozenset("sSfLkviIgGjJlnNOpqR0123456#Z"),
+    _ZIP: frozenset("0123456789rRqjJmTvDXyzgFlkAoeS@"),
+}
 _LONG: dict[str, dict[str, str]] = {
     _CURL: {"user": "userpass", "proxy-user": "userpass", "cert": "cert", "proxy-cert": "cert"},
     _SMB: {"user": "percent"},
@@ -483,15 +489,20 @@ class _Command:
         return word
 
     def _short(self, word: str) -> str:
-        rule = _SHORT.get(self.program or "", {}).get(word[1])
+        rules = _SHORT.get(self.program or "", {})
+        letter = 1
+        flags = _CLUSTER_FLAGS.get(self.program or "", frozenset())
+        while letter < len(word) - 1 and word[letter] in flags and word[letter] not in rules:
+            letter += 1
+        rule = rules.get(word[letter])
         if rule is not None:
             kind, attached, separate = rule
-            if len(word) == 2:
+            if len(word) == letter + 1:
                 if separate:
                     self.pending = kind
                 return word
             if attached:
-                return word[:2] + _pending_value(kind, word[2:])
+                return word[: letter + 1] + _pending_value(kind, word[letter + 1 :])
         name, eq, value = word[1:].partition("=")
         if eq:
             bare = name[1:] if name[:1] in ("D", "E") and len(name) > 1 else name
@@ -681,21 +692,42 @@ def mask_command_file(text: str) -> str:
     by line (a line ending in a backslash goes on on the next): its line numbers and every
     line without a secret stay as they are. Assignments at the start of a line are judged by
     their name as options are (`Environment=`, `KeyringMode=` stay), not as environment
-    variables."""
+    variables.
+
+    Only the lines holding a trigger are looked at (a unit directory holds thousands of lines
+    and few name anything secret); each trigger's next place is searched for once per line
+    masked, never from the start again, so the work stays linear in the file's length.
+    """
     if not text or not _may_hold_secret(text):
         return text
+    lowered = text.lower()
+    exact = len(lowered) == len(text)  # else lower-casing moved places: try every line
+    upcoming = {t: lowered.find(t) for t in _TRIGGERS} if exact else {}
     out: list[str] = []
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start)
+    done = 0
+    while done < len(text):
+        if exact:
+            for trigger, at in upcoming.items():
+                if 0 <= at < done:
+                    upcoming[trigger] = lowered.find(trigger, done)
+            hit = min((at for at in upcoming.values() if at >= 0), default=-1)
+            if hit < 0:
+                break
+        else:
+            hit = done
+        start = text.rfind("\n", done, hit) + 1 or done
+        while start > done and text.endswith(("\\\n", "\\\r\n"), done, start):
+            start = text.rfind("\n", done, start - 1) + 1 or done  # it goes on from there
+        end = text.find("\n", hit)
         while end >= 0 and text.endswith(("\\", "\\\r"), start, end):
             end = text.find("\n", end + 1)
         end = len(text) if end < 0 else end + 1
         line = text[start:end]
-        if _may_hold_secret(line):
+        if exact or _may_hold_secret(line):
             line = _settled(lambda t: _mask_shell(t, 0, False, True), line)
-        out.append(line)
-        start = end
+        out += [text[done:start], line]
+        done = end
+    out.append(text[done:])
     return "".join(out)
 
 

@@ -228,6 +228,9 @@ CORPUS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     (f"curl --user admin:{S1} https://x", (S1,), ("--user", "admin:***")),
     (f"curl --user=admin:{S1} https://x", (S1,), ("--user=admin:***",)),
     (f"curl -uadmin:{S1} https://x", (S1,), ("-uadmin:***",)),
+    (f"curl -fsSLu admin:{S1} https://x", (S1,), ("-fsSLu", "admin:***")),
+    (f"curl -su admin:{S1} -o /dev/null https://x", (S1,), ("-su", "-o", "/dev/null")),
+    ("curl -so /tmp/u https://x/u", (), ("-so", "/tmp/u", "https://x/u")),
     (f"curl -H 'Authorization: Bearer {S1}' https://api", (S1,), ("-H", "Authorization: ***")),
     (f"curl -H 'X-Api-Key: {S1}' -H 'Accept: */*' https://api", (S1,), ("Accept: */*",)),
     (f"curl https://elastic:{S1}@es:9200/", (S1,), ("https://elastic:***@es:9200/",)),
@@ -290,6 +293,7 @@ CORPUS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
     ),
     (f"7z a -p{S1} backup.7z /data", (S1,), ("a", "backup.7z", "/data")),
     (f"zip -P {S1} x.zip f", (S1,), ("x.zip", "f")),
+    (f"zip -rP {S1} x.zip /data", (S1,), ("-rP", "x.zip", "/data")),
     (
         f"kubectl create secret generic db --from-literal=password={S1}",
         (S1,),

@@ -200,7 +200,7 @@ PATHOLOGICAL = [
     "--password " * 10_000,
     ("sh -c '" * 2_000) + "mysql -pX",
     "a," * 50_000 + "@",
-    "mysql -p" + " -p" * 10_000,
+    "mysql -p" + " -p" * 5_000,
 ]
 
 
