@@ -152,7 +152,11 @@ def test_run_refuses_a_report_dir_that_is_a_file(
     (tmp_path / "reports").write_text("not a folder")
     code = main(["--root", str(HOST), "--report-dir", str(tmp_path / "reports")])
     assert code == 2
-    assert "--report-dir" in _one_error_line(capsys)
+    line = _one_error_line(capsys)
+    assert line == (
+        f"memcheck: error: command line: --report-dir: cannot write reports to "
+        f"{tmp_path / 'reports'}: is a regular file, not a folder"
+    )
     assert (tmp_path / "reports").read_text() == "not a folder"
 
 

@@ -54,6 +54,9 @@ class NotRegularFile(OSError):
 
 
 def kind_of(mode: int) -> str:
+    """What a file of this mode is, for a message: `a directory`, `a named pipe (FIFO)`..."""
+    if stat.S_ISREG(mode):
+        return "a regular file"
     for test, name in _KINDS:
         if test(mode):
             return name
@@ -131,9 +134,8 @@ def check_report_paths(
                 check_target(path)
         except OSError as exc:
             shown = exc.filename if exc.filename is not None else path
-            raise ConfigError(
-                where, OPTIONS[kind], f"{os.fspath(shown)}: {exc.strerror or exc}"
-            ) from exc
+            problem = f"cannot write reports to {os.fspath(shown)}: {exc.strerror or exc}"
+            raise ConfigError(where, OPTIONS[kind], problem) from exc
 
 
 def write_atomically(path: PathLike, data: bytes) -> Path:
