@@ -206,7 +206,12 @@ def inventory_targets(path: str, limit: str | None, connection: str | None) -> l
     default_scheme = connection if connection in INVENTORY_SCHEMES else "ssh"
     targets = []
     for entry in load_inventory(path).select(limit):
-        host = resolve_connection_vars(entry)
+        try:
+            host = resolve_connection_vars(entry)
+        except ConfigError as exc:
+            # One host's bad variables (a template that refers to itself) cost that host.
+            targets.append(Target(entry.name, "live", f"inventory://{entry.name}", error=str(exc)))
+            continue
         kind = host.connection
         if kind == "local":
             targets.append(Target(host.name, "live", "local://"))

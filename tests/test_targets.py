@@ -133,3 +133,12 @@ def test_hostile_inventory_values_are_refused_per_host(tmp_path: Path, line: str
     good, evil = parse_targets([], [], inventory=inventory)
     assert good.error is None and good.spec == "ssh://good"
     assert evil.error is not None and evil.error.startswith("refusing")
+
+
+def test_a_hosts_bad_template_costs_only_that_host(tmp_path: Path) -> None:
+    inventory = write_inventory(
+        tmp_path, "[g]\ngood\nevil ansible_host='{{ a }}' a='{{ b }}' b='{{ a }}'\n"
+    )
+    good, evil = parse_targets([], [], inventory=inventory)
+    assert good.error is None and good.spec == "ssh://good"
+    assert evil.error is not None and "a -> b -> a" in evil.error
