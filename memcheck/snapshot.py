@@ -224,7 +224,19 @@ class Snapshot:
             raise Unavailable(path, self.errors[real])
         if real in self.dirs:
             raise Unavailable(path, "is a directory")
-        raise Unavailable(path, MISSING)
+        raise Unavailable(path, self._hidden_by(real) or MISSING)
+
+    def _hidden_by(self, path: str) -> str | None:
+        """Why `path` may be absent without being missing: a folder above it that could not
+        be listed or read (its recorded reason), else None."""
+        errors = self.errors
+        parent = path
+        while parent not in ("/", ""):
+            parent = parent[: parent.rfind("/")] or "/"
+            reason = errors.get(parent)
+            if reason is not None and reason != MISSING:
+                return f"{reason} (on {parent})"
+        return None
 
     def read_text(self, path: str) -> str:
         return self.read(path).decode("utf-8", errors="replace")

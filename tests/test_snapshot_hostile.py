@@ -309,3 +309,19 @@ def test_one_bad_snapshot_costs_only_its_own_host(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert (reports / "junit.xml").stat().st_size > 0
     assert (reports / "report.html").stat().st_size > 0
+
+
+def test_a_file_below_a_folder_that_could_not_be_listed_is_unreadable_not_missing() -> None:
+    from memcheck.errors import Unavailable
+
+    snap = Snapshot(
+        HostInfo("h", "", "", "", errors={"/var/spool/cron/crontabs": "permission denied"}),
+        {"/etc/crontab": b"# nothing\n"},
+    )
+    with pytest.raises(Unavailable) as caught:
+        snap.read("/var/spool/cron/crontabs/root")
+    assert not caught.value.missing and caught.value.denied
+    assert "/var/spool/cron/crontabs" in caught.value.reason
+    with pytest.raises(Unavailable) as missing:
+        snap.read("/etc/cron.d/nothing")
+    assert missing.value.missing
