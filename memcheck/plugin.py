@@ -123,6 +123,7 @@ def pytest_configure(config: pytest.Config) -> None:
         audit = prepared.audit  # built (and started) by the memcheck command from the same options
     else:
         try:
+            _check_report_targets(config)
             command = COMMAND_LINE or ["pytest", *config.invocation_params.args]
             audit = build_audit(lambda name: config.getoption(name, default=None), command)
         except ConfigError as exc:
@@ -217,6 +218,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         path, line = item.reportinfo()[:2]
         report.outcome = "skipped"
         report.longrepr = (str(path), (line or 0) + 1, f"Skipped: {text}")
+
+
+def _check_report_targets(config: pytest.Config) -> None:
+    """Refuse report targets that could not be written (a device, a folder, a link) before
+    any host is audited, as the memcheck command does; ConfigError."""
+    if config.getoption("memcheck_no_reports"):
+        return
+    from memcheck.report.paths import check_report_paths, report_paths
+
+    report_dir = config.getoption("memcheck_report_dir")
+    paths = report_paths(
+        report_dir=report_dir,
+        junit=config.getoption("memcheck_junit_xml"),
+        html=config.getoption("memcheck_html"),
+        json=config.getoption("memcheck_json"),
+    )
+    check_report_paths(paths, report_dir, where="pytest options")
 
 
 def _finish_audit(config: pytest.Config) -> None:
