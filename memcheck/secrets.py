@@ -37,17 +37,31 @@ What is a secret:
   command); `-u`/`-U user:password` of `curl` (the part after the colon) and its `-E
   cert:password`; `-w` of the `ldap*` clients; `-P` of `sqlcmd`, `bcp` and `zip`; `-pVALUE`
   of `7z`; `-U user%password` of `smbclient`; `user/password@db` of `sqlplus` and the other
-  Oracle clients; `>password` rules after `redis-server --user`. A `-p` anywhere else is left
-  alone: it is the port of `psql`, `pg_dump`, `ssh -p`, `docker run -p` and many more. A
-  MySQL `-p` followed by a separate word is, to MySQL, a prompt and a database name; the word
-  is masked anyway, since whoever wrote it meant a password as often as not and hiding a
-  database name costs nothing.
-- Arguments holding whitespace are shell text (`sh -c '...'`, `su -c`, `ssh host '...'`, a
-  rewritten process title): they are split the way `sh` would and masked command by command,
-  up to `MAX_DEPTH` levels of nesting; deeper text that may hold a secret is masked whole.
+  Oracle clients; `>password` rules after `redis-server --user`; the letter may end a
+  cluster for `curl` (`-fsSu user:pass`) and `zip` (`-rP pass`). A program is known by the
+  base name of argv[0] or of any later word naming one (`sudo -u postgres psql`, `docker
+  exec db mysql ...`, `ssh host mysql ...`, `ExecStart=/usr/bin/mysql`). A `-p` anywhere
+  else is left alone: it is the port of `psql`, `pg_dump`, `ssh -p`, `memcached -p`, `docker
+  run -p` and many more. A MySQL `-p` followed by a separate word is, to MySQL, a prompt
+  and a database name; the word is masked anyway, since whoever wrote it meant a password as
+  often as not and hiding a database name costs nothing.
+- Arguments holding whitespace are shell text (the word after `-c` as in `sh -c '...'` and
+  `su -c`, `ssh host '...'`, a rewritten process title, an option's value): they are split
+  the way `sh` would and masked command by command, up to `MAX_DEPTH` levels of nesting;
+  deeper text that may hold a secret is masked whole. (`NAME=value with blanks` is one
+  assignment: a secret name hides all of its value.)
 - An argument holding memcheck's own collection script (the `sh` that runs it and the
   processes that started it) is replaced by `SCRIPT_STAND_IN`: it is memcheck's, tens of
   kilobytes long, and no evidence of anything about the host.
+
+In a snapshot (`mask_snapshot_files`) this applies to `/proc/<pid>/cmdline` and `environ`
+(and their `task/<tid>/` twins), to the audit records of the kernel log (`proctitle=`, a
+command line in hex), and to the files that hold commands or a kernel command line:
+`/proc/cmdline`, crontabs, `rc.local`, systemd units, tuned profiles, `/etc/default` and
+`/etc/sysconfig`, boot loader entries. In those files a line keeps its place (line numbers
+in evidence stay right) and `Name=value` at the start of a line is judged as an option, not
+as an environment variable (`KeyringMode=` stays). An empty value (`--password=`) shows as it
+is: there is nothing to hide.
 
 Masking never raises, whatever the bytes, and is idempotent (masking masked text changes
 nothing), so a snapshot masked when collected and again when loaded does not change.
@@ -515,7 +529,7 @@ class _Command:
 
     def _positional(self, word: str) -> str:
         if self.acl:
-            if word[:1] in "<>":
+            if word[:1] in ("<", ">"):
                 return word[0] + _hidden(word[1:])
             if _WHITESPACE.search(word):
                 return _ACL_RULE.sub(lambda m: m.group(1) + MASK, word)

@@ -408,6 +408,7 @@ def test_a_value_beginning_with_a_dash_is_still_a_value_unless_a_long_option() -
 
 def test_empty_values_show_as_they_are() -> None:
     assert mask_argv(["mysqldump", "--password=", "db"]) == ["mysqldump", "--password=", "db"]
+    assert mask_argv(["redis-server", "--user", "", ">"]) == ["redis-server", "--user", "", ">"]
     assert mask_argv(["redis-cli", "-u", "redis://u:@h"]) == ["redis-cli", "-u", "redis://u:@h"]
 
 
