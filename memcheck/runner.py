@@ -33,6 +33,7 @@ from memcheck.model import SEVERITY_RANK
 from memcheck.profile import EffectiveProfile, expand_auto, load_profiles, uses_auto
 from memcheck.registry import Check, all_checks
 from memcheck.results import CheckResult, HostResult, RunResult
+from memcheck.secrets import mask_argv
 from memcheck.snapshot import Snapshot
 from memcheck.waivers import WaiverSet
 
@@ -333,8 +334,9 @@ def _csv(value: str | None) -> list[str] | None:
 
 
 def redact_command(argv: list[str]) -> list[str]:
-    """The command line for the reports, with passwords in host URLs masked."""
-    return [",".join(redact(part) for part in arg.split(",")) for arg in argv]
+    """The command line for the reports, with passwords in host URLs and secret-like
+    option values masked (memcheck.secrets)."""
+    return [",".join(redact(part) for part in arg.split(",")) for arg in mask_argv(argv)]
 
 
 @dataclass(eq=False)  # pytest keeps its plugins in a set

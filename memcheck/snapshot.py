@@ -26,6 +26,7 @@ from types import MappingProxyType
 from typing import IO
 
 from memcheck.errors import MISSING, ConfigError, Unavailable
+from memcheck.secrets import mask_snapshot_files
 
 META_DIR = "/.memcheck"
 HOST_JSON = META_DIR + "/host.json"
@@ -469,6 +470,9 @@ class Snapshot:
         notes: Sequence[str] = (),
     ) -> Snapshot:
         raw = files.pop(HOST_JSON, None)
+        # Secrets in command lines and environments are masked on load too: a snapshot made
+        # by hand, by an older memcheck or by another tool never puts them into a report.
+        mask_snapshot_files(files)
         if raw is None:
             info = HostInfo(
                 hostname=_guess_hostname(files, where),

@@ -325,3 +325,37 @@ def test_a_file_below_a_folder_that_could_not_be_listed_is_unreadable_not_missin
     with pytest.raises(Unavailable) as missing:
         snap.read("/etc/cron.d/nothing")
     assert missing.value.missing
+
+
+def test_secrets_in_a_saved_snapshot_never_reach_a_report(tmp_path: Path) -> None:
+    # A snapshot made by hand or by an older memcheck, with clear secrets in it.
+    root = copy_of(GOOD, tmp_path / "snap")
+    (root / "proc" / "4242").mkdir()
+    (root / "proc" / "4242" / "comm").write_text("redis-server\n")
+    (root / "proc" / "4242" / "cmdline").write_bytes(
+        b"redis-server\0*:6379\0--requirepass\0hunter2\0--masterauth=hunter3\0"
+    )
+    (root / "proc" / "4242" / "environ").write_bytes(b"HOME=/\0DB_PASSWORD=hunter4\0")
+    archive = _tar_of(root, tmp_path / "snap.tar.gz")
+    for given in (root, archive):
+        snap = Snapshot.load(given)
+        assert snap.files["/proc/4242/cmdline"].split(b"\0")[2:4] == [b"--requirepass", b"***"]
+        reports = tmp_path / ("r-" + given.name)
+        done = memcheck(
+            "--profile", "redis", "--root", str(given), "--report-dir", str(reports),
+            "--", "-p", "no:cacheprovider",
+        )  # fmt: skip
+        assert "Traceback" not in done.stderr
+        written = b"".join(p.read_bytes() for p in reports.iterdir())
+        for secret in (b"hunter2", b"hunter3", b"hunter4"):
+            assert secret not in written + done.stdout.encode() + done.stderr.encode()
+
+
+def test_secrets_in_memchecks_own_command_line_are_masked() -> None:
+    from memcheck.runner import redact_command
+
+    shown = " ".join(
+        redact_command(["memcheck", "--hosts", "ssh://u:pw1@h,ssh://v:pw2@k", "--db-password=pw3"])
+    )
+    assert "pw1" not in shown and "pw2" not in shown and "pw3" not in shown
+    assert "ssh://u:***@h" in shown and "--db-password=***" in shown
