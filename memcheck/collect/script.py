@@ -625,6 +625,17 @@ def tar_eligible(top: str) -> bool:
     return not any(top == root or top.startswith(root + "/") for root in ("/proc", "/sys"))
 
 
+def _literal_parent(pattern: str) -> str:
+    """The folder a glob lists: its path up to the first component with a glob character
+    (`/etc/cron.d/*` -> `/etc/cron.d`, `/proc/[0-9]*/comm` -> `/proc`)."""
+    kept = []
+    for part in pattern.split("/")[1:]:
+        if is_glob(part):
+            break
+        kept.append(part)
+    return "/" + "/".join(kept)
+
+
 def _read_lines(spec: str, lists: _Lists) -> tuple[list[str], str | None]:
     """The shell text reading one pattern, and the list it queues files in (None: none).
 
@@ -660,7 +671,10 @@ def _read_lines(spec: str, lists: _Lists) -> tuple[list[str], str | None]:
             odd, word = f'{_never_read_patterns()}|*"$NL"*', '"$g"'
             skip = _skip_arm(lists.skips([pattern]))
         variable = lists.variable(batch)
+        parent = _literal_parent(pattern)
+        guard = [f'gd "$P"{quote(parent)}'] if parent not in ("/", "/proc") else []
         body = [
+            *guard,
             f'for g in "$P"{quote_glob(pattern)}; do',
             f'  case $g in {odd}) one "$g" g;;{skip}',
             f'  *) if [ -n "${tool}" ] && [ -f "$g" ] && [ ! -h "$g" ]; then {_queue(variable, word)}',
@@ -850,6 +864,13 @@ _FUNCTIONS: tuple[str, ...] = (
     # fw DIR (also defined per walk) hands `fm` the entries of DIR that may be wanted: with
     # literal names only those names, so a cgroup folder of 60 files costs a few tests, not
     # 60; the subdirectories come from the shell's own `*/` match.
+    # gd DIR: before a glob in DIR, record DIR as a folder that could not be listed when it
+    # cannot be (the shell's glob would silently match nothing, which reads as "no files").
+    "gd() {",
+    '  if [ -d "$1" ] && [ ! -h "$1" ] && { [ ! -r "$1" ] || [ ! -x "$1" ]; }; then',
+    '    d path "${1#"$P"}"; m dir; d error \'Permission denied\'',
+    "  fi",
+    "}",
     "fm() { :; }",
     "fw() { :; }",
     "fwalk() {",

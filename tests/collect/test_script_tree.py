@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 
 import pytest
 
 from memcheck.collect import build_script, parse_output
-from memcheck.errors import MISSING
+from memcheck.errors import MISSING, Unavailable
 from memcheck.snapshot import UPTIME_AFTER, VMSTAT_AFTER, Snapshot
 from tests.collect.shells import NONCE, SHELLS, as_nobody, run_script
 from tests.collect.tree import HOSTILE_NAMES, HOSTILE_READS, Tree, hostile_tree
@@ -132,3 +134,31 @@ def test_unprivileged_reads_record_permission_denied(tree: Tree, shell: str) -> 
     assert snap.errors[H + "/locked/inner"] == "permission denied"
     # Everything readable still arrived.
     assert snap.files[H + "/nul"] == b"a\x00b\x00\x00"
+
+
+@pytest.mark.parametrize("shell", sorted(SHELLS))
+def test_a_glob_in_a_folder_that_cannot_be_listed_records_the_folder(shell: str) -> None:
+    top = tempfile.mkdtemp(prefix="memcheck-glob-", dir="/tmp")
+    try:
+        os.chmod(top, 0o755)
+        os.makedirs(top + "/etc/cron.d")
+        with open(top + "/etc/cron.d/clear-cache", "w") as fh:
+            fh.write("0 * * * * root sync; echo 3 > /proc/sys/vm/drop_caches\n")
+        os.chmod(top + "/etc/cron.d", 0o700)
+        script = build_script(("/etc/cron.d/*",), NONCE, sample_interval=0, prefix=top)
+        proc = run_script(script, shell, prefix=as_nobody())
+        assert proc.returncode == 0, proc.stderr
+        snap = parse_output(proc.stdout, NONCE, "test://glob", "test")
+        # Listed by nobody, the glob matches nothing; the folder says why.
+        assert "/etc/cron.d" in snap.dirs
+        assert snap.errors["/etc/cron.d"].lower().startswith("permission denied")
+        with pytest.raises(Unavailable) as caught:
+            snap.read("/etc/cron.d/clear-cache")
+        assert caught.value.denied
+        # Root lists it and reads the file; no folder error then.
+        as_root = parse_output(run_script(script, shell).stdout, NONCE, "test://glob", "test")
+        assert as_root.files["/etc/cron.d/clear-cache"].startswith(b"0 * * * *")
+        assert "/etc/cron.d" not in as_root.errors
+    finally:
+        os.chmod(top + "/etc/cron.d", 0o755)
+        shutil.rmtree(top)
