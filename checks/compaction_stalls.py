@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from memcheck.facts import Facts
+from memcheck.facts.container import HOST_COUNTERS, WHOLE_HOST, seen_from_container
 from memcheck.model import CheckMeta, Outcome, Param, Params, ev, param_float
 
 META = CheckMeta(
@@ -38,6 +39,10 @@ META = CheckMeta(
 
 
 def judge(facts: Facts, params: Params) -> Outcome:
+    return seen_from_container(_judge(facts, params), facts, HOST_COUNTERS, WHOLE_HOST)
+
+
+def _judge(facts: Facts, params: Params) -> Outcome:
     limit = param_float(params, "max_per_hour")
     vmstat = facts.vmstat
     stalls = vmstat.get("compact_stall")

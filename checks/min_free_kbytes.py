@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from memcheck.errors import ParseError, Unavailable
 from memcheck.facts import Facts
+from memcheck.facts.container import container_basis, meminfo_virtualised, seen_from_container
 from memcheck.model import CheckMeta, Outcome, Param, Params, ev, param_float, param_int
 
 META = CheckMeta(
@@ -52,6 +54,45 @@ def complies(value: int, params: Params, facts: Facts | None = None) -> bool:
 
 
 def judge(facts: Facts, params: Params) -> Outcome:
+    if container_basis(facts) is not None:
+        # The reserve is a share of the host's RAM; LXCFS would show the container's instead.
+        try:
+            stand_in = meminfo_virtualised(facts)
+        except (Unavailable, ParseError) as exc:
+            return Outcome.errored(
+                f"inside a container, and whether /proc/meminfo is the host's or a stand-in "
+                f"(LXCFS) for the container's cannot be told: {exc}"
+            )
+        if stand_in:
+            return seen_from_container(_lower_bound_only(facts, params), facts)
+    return seen_from_container(_judge(facts, params), facts)
+
+
+def _lower_bound_only(facts: Facts, params: Params) -> Outcome:
+    low, value = param_int(params, "min_kbytes"), facts.sysctl_int(SYSCTL)
+    evidence = [
+        ev(f"{SYSCTL} = {value}", source="/proc/sys/vm/min_free_kbytes"),
+        ev("/proc/meminfo is mounted over (LXCFS): its MemTotal is the container's, not the "
+           "host's RAM", source="/proc/mounts"),
+    ]  # fmt: skip
+    if value < low:
+        return Outcome.failed(_too_small(value, low), value, f">= {low} kB", evidence)
+    return Outcome.errored(
+        f"vm.min_free_kbytes is {value} kB, but /proc/meminfo here is LXCFS's view of the "
+        "container, not the host's RAM the reserve is a share of: its share of RAM cannot be "
+        "judged from inside this container; audit the host",
+        evidence,
+    )
+
+
+def _too_small(value: int, low: int) -> str:
+    return (
+        f"vm.min_free_kbytes is {value} kB, below {low} kB: too small a reserve for emergency "
+        "allocations, prone to deadlock under load"
+    )
+
+
+def _judge(facts: Facts, params: Params) -> Outcome:
     low, percent = param_int(params, "min_kbytes"), param_float(params, "max_percent")
     value = facts.sysctl_int(SYSCTL)
     high = _max_kbytes(facts, params)
@@ -63,13 +104,7 @@ def judge(facts: Facts, params: Params) -> Outcome:
     expected = f"{low}..{high} kB ({percent:g}% of {total_kb} kB)"
     share = f"{value / total_kb * 100:.1f}% of RAM" if total_kb else "RAM unknown"
     if value < low:
-        return Outcome.failed(
-            f"vm.min_free_kbytes is {value} kB, below {low} kB: too small a reserve for "
-            "emergency allocations, prone to deadlock under load",
-            value,
-            expected,
-            evidence,
-        )
+        return Outcome.failed(_too_small(value, low), value, expected, evidence)
     if value > high:
         return Outcome.failed(
             f"vm.min_free_kbytes is {value} kB ({share}), above {percent:g}% of RAM: memory "

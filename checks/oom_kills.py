@@ -6,6 +6,14 @@ from datetime import datetime, timedelta
 
 from memcheck.errors import ParseError, Unavailable
 from memcheck.facts import Facts
+from memcheck.facts.container import (
+    CONTAINER_EVENT_READS,
+    CONTAINER_READS,
+    NAMESPACE_ROOT_READS,
+    container_basis,
+    container_oom_kills,
+    seen_from_container,
+)
 from memcheck.facts.kernel_log import TIMEZONE_READS
 from memcheck.model import (
     JSON,
@@ -48,7 +56,18 @@ META = CheckMeta(
         "https://docs.kernel.org/admin-guide/sysctl/kernel.html#dmesg-restrict",
         "https://man7.org/linux/man-pages/man5/proc_pid_oom_score_adj.5.html",
     ),
-    reads=(SOURCE, "/proc/vmstat", "/proc/uptime", *TIMEZONE_READS),
+    # Inside a container the kernel log is out of reach and /proc/vmstat counts the whole
+    # host: its own memory cgroup's counter is the container's (the cgroup files of other
+    # layouts come with cgroup_oom_events and memory_available, in every built-in profile).
+    reads=(
+        SOURCE,
+        "/proc/vmstat",
+        "/proc/uptime",
+        *TIMEZONE_READS,
+        *CONTAINER_READS,
+        *NAMESPACE_ROOT_READS,
+        *CONTAINER_EVENT_READS,
+    ),
     params={
         "window_hours": Param(24, "how far back a kill counts, in hours", low=1, high=87_660),
         "protected_services": Param(
@@ -64,15 +83,30 @@ FIX = (
     "run memcheck as root (--sudo for remote hosts), or let unprivileged users read the kernel "
     "log with sysctl kernel.dmesg_restrict=0"
 )
+FIX_INSIDE = (
+    "the kernel log is the host's, and a container reads it only with CAP_SYSLOG: audit the "
+    "host itself for each kill's time and victim"
+)
 
 
 def judge(facts: Facts, params: Params) -> Outcome:
     hours = param_int(params, "window_hours")
-    protected = param_list(params, "protected_services")
     try:
         log = facts.kernel_log
     except Unavailable as exc:
-        return _from_counter(facts, hours, f"the kernel log could not be read ({exc.reason})")
+        why = f"the kernel log could not be read ({exc.reason})"
+        if container_basis(facts) is not None:
+            return _inside_container(facts, hours, why)
+        return _from_counter(facts, hours, why)
+    return seen_from_container(
+        _from_log(facts, log, hours, param_list(params, "protected_services")),
+        facts,
+        "the host's kernel log",
+        "kills anywhere on the host count, not only this container's",
+    )
+
+
+def _from_log(facts: Facts, log: KernelLog, hours: int, protected: list[str]) -> Outcome:
     kills = facts.oom_kills
     start = log.collected_at - timedelta(hours=hours) if log.collected_at else None
 
@@ -143,35 +177,100 @@ def _missing_from_log(
     )
 
 
-def _from_counter(facts: Facts, hours: int, why: str) -> Outcome:
-    """Without the log, `oom_kill` in /proc/vmstat (Linux 4.13+) counts kills since boot."""
+def _from_counter(facts: Facts, hours: int, why: str, scope: str = "", fix: str = FIX) -> Outcome:
+    """Without the log, `oom_kill` in /proc/vmstat (Linux 4.13+) counts kills since boot.
+    `scope` says, inside a container, that the counter is the whole host's."""
     try:
         counter = facts.vmstat.get("oom_kill")
     except (Unavailable, ParseError) as exc:
-        return Outcome.errored(f"{why}, and /proc/vmstat neither: {exc}; {FIX}")
+        return Outcome.errored(f"{why}, and /proc/vmstat neither: {exc}; {fix}")
     if counter is None:
         return Outcome.errored(
             f"{why}, and /proc/vmstat has no oom_kill counter (Linux 4.13+): cannot tell "
-            f"whether the OOM killer ran; {FIX}"
+            f"whether the OOM killer ran; {fix}"
         )
-    evidence = [ev(f"oom_kill {counter}", source="/proc/vmstat", oom_kill=counter)]
+    evidence = [_host_counter(counter, scope)]
     if counter == 0:
         return Outcome.passed(
-            f"no OOM kill since boot per /proc/vmstat oom_kill (fallback: {why})", 0, 0, evidence
-        )
+            f"no OOM kill since boot per /proc/vmstat oom_kill{scope} (fallback: {why})",
+            0, 0, evidence,
+        )  # fmt: skip
     try:
         uptime = facts.uptime.seconds
     except (Unavailable, ParseError) as exc:
-        return Outcome.errored(f"{why}; /proc/vmstat counts {counter} OOM kill(s) but {exc}")
+        return Outcome.errored(
+            f"{why}; /proc/vmstat counts {counter} OOM kill(s){scope} but {exc}", evidence
+        )
     evidence.append(ev(f"up {uptime:.0f} s", source="/proc/uptime", uptime_seconds=uptime))
     if uptime <= hours * 3600:
         return Outcome.failed(
             f"{counter} OOM kill(s) since boot {uptime / 3600:.1f} h ago, inside the {hours} h "
-            f"window, per /proc/vmstat oom_kill (fallback: {why}; no details)",
+            f"window, per /proc/vmstat oom_kill{scope} (fallback: {why}; no details)",
             counter, 0, evidence,
         )  # fmt: skip
     return Outcome.errored(
-        f"/proc/vmstat counts {counter} OOM kill(s) since boot {uptime / 86400:.1f} days ago, "
-        f"but {why}: cannot tell whether any fell in the last {hours} h; {FIX}",
+        f"/proc/vmstat counts {counter} OOM kill(s){scope} since boot {uptime / 86400:.1f} days "
+        f"ago, but {why}: cannot tell whether any fell in the last {hours} h; {fix}",
+        evidence,
+    )
+
+
+def _host_counter(counter: int, scope: str) -> dict[str, JSON]:
+    return ev(
+        f"oom_kill {counter}{scope}", source="/proc/vmstat", oom_kill=counter, host_wide=bool(scope)
+    )
+
+
+HOST_WIDE = ", which counts kills anywhere on the host"
+
+
+def _inside_container(facts: Facts, hours: int, why: str) -> Outcome:
+    """Inside a container /proc/vmstat counts the whole host's kills: the container's own
+    memory cgroup counts its own. A host-wide 0 clears the container without it."""
+    try:
+        host: int | None = facts.vmstat.get("oom_kill")
+    except (Unavailable, ParseError):
+        host = None
+    if host == 0:
+        return _from_counter(facts, hours, why, HOST_WIDE + ", so none in this container")
+    own = container_oom_kills(facts)
+    if own.count is None:
+        scope = f"{HOST_WIDE}, not only this container's (its own count is unknown: {own.problem})"
+        return _from_counter(facts, hours, why, scope, FIX_INSIDE)
+    counted = f"its own memory cgroup counts {own.count} ({own.source} oom_kill)"
+    evidence = [
+        ev(
+            f"oom_kill {own.count}: OOM kills in this container's memory cgroup since it was "
+            "created",
+            source=own.source,
+            oom_kill=own.count,
+            cgroup=own.cgroup,
+            in_container=True,
+        )
+    ]
+    if host is not None:
+        evidence.append(_host_counter(host, HOST_WIDE))
+    elsewhere = f"; the host counts {host} (/proc/vmstat)" if host is not None else ""
+    if own.count == 0:
+        return Outcome.passed(
+            f"no OOM kill in this container: {counted}{elsewhere} (fallback: {why})",
+            0, 0, evidence,
+        )  # fmt: skip
+    try:
+        uptime = facts.uptime.seconds
+    except (Unavailable, ParseError) as exc:
+        return Outcome.errored(f"{why}; in this container {counted}, but {exc}", evidence)
+    evidence.append(ev(f"host up {uptime:.0f} s", source="/proc/uptime", uptime_seconds=uptime))
+    if uptime <= hours * 3600:
+        return Outcome.failed(
+            f"{own.count} OOM kill(s) in this container since the host booted "
+            f"{uptime / 3600:.1f} h ago, inside the {hours} h window: {counted}{elsewhere} "
+            f"(fallback: {why}; no details)",
+            own.count, 0, evidence,
+        )  # fmt: skip
+    return Outcome.errored(
+        f"in this container {counted} since it was created, and the host has been up "
+        f"{uptime / 86400:.1f} days; {why}: cannot tell whether any fell in the last {hours} h; "
+        f"{FIX_INSIDE}",
         evidence,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from memcheck.facts import Facts
+from memcheck.facts.container import seen_from_container
 from memcheck.facts.swap import format_bytes
 from memcheck.facts.vm import OVERCOMMIT_READS
 from memcheck.model import (
@@ -69,6 +70,10 @@ def complies(value: int, params: Params) -> bool:
 
 
 def judge(facts: Facts, params: Params) -> Outcome:
+    return seen_from_container(_judge(facts, params), facts)
+
+
+def _judge(facts: Facts, params: Params) -> Outcome:
     allowed = param_int_list(params, "allowed")
     settings = facts.overcommit
     mode = settings.mode

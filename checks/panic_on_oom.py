@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from memcheck.facts import Facts
+from memcheck.facts.container import seen_from_container
 from memcheck.model import CheckMeta, Outcome, Param, Params, ev, param_int
 
 META = CheckMeta(
@@ -48,6 +49,10 @@ def complies(value: int, params: Params) -> bool:
 
 
 def judge(facts: Facts, params: Params) -> Outcome:
+    return seen_from_container(_judge(facts, params), facts)
+
+
+def _judge(facts: Facts, params: Params) -> Outcome:
     bound = param_int(params, "max")
     value = facts.sysctl_int(SYSCTL)
     meaning = _MEANING.get(value, "an undocumented value")

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from memcheck.errors import ParseError, Unavailable
 from memcheck.facts import Facts
-from memcheck.facts.pressure import PSI_READS, disabled_by_read
+from memcheck.facts.container import (
+    CONTAINER_READS,
+    NAMESPACE_ROOT_READS,
+    container_basis,
+    container_pressure_path,
+    seen_from_container,
+)
+from memcheck.facts.pressure import PSI_READS, cgroup_name, disabled_by_read
 from memcheck.model import JSON, CheckMeta, Outcome, Param, Params, Severity, ev, param_float
-from memcheck.parse.psi import Pressure
+from memcheck.parse.psi import Pressure, parse_pressure
 
 META = CheckMeta(
     id="psi_memory",
@@ -34,7 +42,8 @@ META = CheckMeta(
         "https://www.freedesktop.org/software/systemd/man/latest/oomd.conf.html",
         "https://facebookmicrosites.github.io/psi/docs/overview",
     ),
-    reads=PSI_READS,
+    # Inside a container /proc/pressure/memory is the host's; its own cgroup's is its own.
+    reads=(*PSI_READS, *CONTAINER_READS, *NAMESPACE_ROOT_READS),
     params={
         "some_max": Param(
             10.0, "highest 'some' avg10 in percent (medium above)", "float", low=0.0, high=100.0
@@ -84,14 +93,60 @@ def judge(facts: Facts, params: Params) -> Outcome:
     pressure = facts.memory_pressure
     if pressure is None:
         return Outcome.skipped(facts.psi_absent_reason)
-    full = pressure.full.avg10 if pressure.full else None
-    observed = f"some {pressure.some.avg10:.2f}%" + (
-        f", full {full:.2f}%" if full is not None else ""
-    )
     expected = f"some avg10 <= {some_max:g}%, full avg10 <= {full_max:g}%"
-    evidence = [_item(f"system: {observed} (avg10)", pressure, {})]
-    findings = [(sev, f"system {text}") for sev, text in _grade(pressure, some_max, full_max)]
-    cgroups = facts.cgroup_memory_pressures
+    own = _container_pressure(facts) if container_basis(facts) is not None else None
+    if isinstance(own, Outcome):
+        return own
+    if own is None:
+        outcome = _judge(facts, pressure, "system", None, some_max, full_max, expected)
+        return seen_from_container(
+            outcome, facts, "host-wide pressure", "its own cgroup's memory.pressure is not seen"
+        )
+    # The container's cgroup counts its own tasks' stalls, whatever caused them (its limit or
+    # the host's shortage): that judges; the host's figures are shown, not judged.
+    path, figures = own
+    outcome = _judge(facts, figures, "container", cgroup_name(path), some_max, full_max, expected)
+    host = _item(f"host-wide: {_figures(pressure)} (avg10), not judged", pressure, {})
+    host["host_wide"] = True
+    return outcome.replace(evidence=[*outcome.evidence, host])
+
+
+def _container_pressure(facts: Facts) -> tuple[str, Pressure] | Outcome | None:
+    """The container's own cgroup's pressure, an error when it could not be read, or None
+    when there is none (cgroup v1, PSI off for the cgroup, or no such cgroup seen)."""
+    path = container_pressure_path(facts)
+    if path is None:
+        return None
+    try:
+        return path, parse_pressure(facts.text(path), path)
+    except Unavailable as exc:
+        if exc.missing or disabled_by_read(exc.reason):
+            return None
+        return Outcome.errored(f"inside a container, cannot read its own cgroup's {exc}")
+    except ParseError as exc:
+        return Outcome.errored(f"inside a container: {exc}")
+
+
+def _figures(pressure: Pressure) -> str:
+    full = pressure.full.avg10 if pressure.full else None
+    return f"some {pressure.some.avg10:.2f}%" + (f", full {full:.2f}%" if full is not None else "")
+
+
+def _judge(
+    facts: Facts,
+    pressure: Pressure,
+    scope: str,
+    below: str | None,
+    some_max: float,
+    full_max: float,
+    expected: str,
+) -> Outcome:
+    """`scope` names what `pressure` is (system, or the container's cgroup `below`)."""
+    observed = _figures(pressure)
+    where = f" (cgroup {below}, {pressure.source})" if scope == "container" else ""
+    evidence = [_item(f"{scope}{where}: {observed} (avg10)", pressure, {})]
+    findings = [(sev, f"{scope} {text}") for sev, text in _grade(pressure, some_max, full_max)]
+    cgroups = [e for e in facts.cgroup_memory_pressures if _under(e.cgroup, below)]
     hot = []
     for entry in cgroups:
         if entry.pressure is not None:
@@ -117,16 +172,25 @@ def judge(facts: Facts, params: Params) -> Outcome:
     # A cgroup not read may be the one under pressure; one whose file says PSI is off for it
     # ("Operation not supported", cgroup.pressure=0) has no figures to judge.
     unread = [e for e in problems if not disabled_by_read(e.problem or "")]
+    label = "system memory pressure" if scope == "system" else "the container's memory pressure"
     if not findings and unread:
         listed = "; ".join(f"{e.path}: {e.problem}" for e in unread[:3])
         more = f" and {len(unread) - 3} more" if len(unread) > 3 else ""
         return Outcome.errored(
-            f"system memory pressure {observed} (avg10), but cannot read {listed}{more}",
-            evidence,
+            f"{label} {observed} (avg10), but cannot read {listed}{more}", evidence
         )
     if not findings:
-        return Outcome.passed(f"memory pressure {observed} (avg10)", observed, expected, evidence)
+        said = "memory pressure" if scope == "system" else label
+        return Outcome.passed(f"{said} {observed} (avg10){where}", observed, expected, evidence)
     severity: Severity = "high" if any(s == "high" for s, _ in findings) else "medium"
     names = "; ".join(text for _, text in findings[:3])
     more = f" and {len(findings) - 3} more" if len(findings) > 3 else ""
     return Outcome.failed(f"{names}{more}", observed, expected, evidence, severity=severity)
+
+
+def _under(cgroup: str, below: str | None) -> bool:
+    """Whether a cgroup is judged beside the main figures: all of them on a host, those
+    strictly below the container's own cgroup inside one (its own is the main figure)."""
+    if below is None or below == "/":
+        return True
+    return cgroup.startswith(below.rstrip("/") + "/")

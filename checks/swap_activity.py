@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from memcheck.errors import ParseError, Unavailable
 from memcheck.facts import Facts
+from memcheck.facts.container import HOST_COUNTERS, WHOLE_HOST, seen_from_container
 from memcheck.facts.swap import format_bytes
 from memcheck.model import JSON, CheckMeta, Outcome, Param, Params, ev, param_float, param_int
 from memcheck.snapshot import VMSTAT_AFTER
@@ -57,6 +58,10 @@ META = CheckMeta(
 
 
 def judge(facts: Facts, params: Params) -> Outcome:
+    return seen_from_container(_judge(facts, params), facts, HOST_COUNTERS, WHOLE_HOST)
+
+
+def _judge(facts: Facts, params: Params) -> Outcome:
     allowed = param_float(params, "max_pages_per_second")
     storm = param_float(params, "storm_pages_per_second")
     if not facts.meminfo.swap_total_bytes:

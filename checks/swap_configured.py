@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from memcheck.errors import ParseError, Unavailable
 from memcheck.facts import Facts
+from memcheck.facts.container import (
+    CONTAINER_READS,
+    CONTAINER_SWAP_READS,
+    NAMESPACE_ROOT_READS,
+    ContainerSwap,
+    container_basis,
+    container_swap,
+    seen_from_container,
+)
 from memcheck.facts.swap import format_bytes
 from memcheck.model import JSON, CheckMeta, Outcome, Param, Params, ev, param_str
 from memcheck.parse.swaps import Swaps
@@ -16,6 +25,15 @@ REMOVE_SWAP = (
 ADD_SWAP = (
     "To add swap: fallocate -l 4G /swapfile && chmod 600 /swapfile && mkswap /swapfile && "
     "swapon /swapfile, and persist it with '/swapfile none swap defaults 0 0' in /etc/fstab."
+)
+# A container swaps what its cgroup allows of the host's swap.
+CONTAINER_NO_SWAP = (
+    "To keep a container out of swap: docker run --memory-swap equal to --memory (cgroup v2: "
+    "memory.swap.max 0 on its cgroup), or remove the host's swap."
+)
+CONTAINER_ADD_SWAP = (
+    "To let a container swap: add swap on the host, and give the container an allowance "
+    "(docker run --memory-swap larger than --memory, or -1 for no limit)."
 )
 
 META = CheckMeta(
@@ -41,7 +59,14 @@ META = CheckMeta(
         "https://redis.io/docs/latest/operate/oss_and_stack/management/admin/",
         "https://www.mongodb.com/docs/manual/administration/production-notes/",
     ),
-    reads=("/proc/swaps", "/proc/meminfo"),
+    # Inside a container the swap it may use is the host's, bounded by its cgroup's allowance.
+    reads=(
+        "/proc/swaps",
+        "/proc/meminfo",
+        *CONTAINER_READS,
+        *NAMESPACE_ROOT_READS,
+        *CONTAINER_SWAP_READS,
+    ),
     params={
         "expect": Param(
             "any",
@@ -92,10 +117,38 @@ def judge(facts: Facts, params: Params) -> Outcome:
         total = swaps.total_bytes
     else:
         evidence.insert(0, ev(f"SwapTotal {format_bytes(total)}", source="/proc/meminfo"))
-    listing, areas = _describe(swaps)
-    evidence += areas
+    evidence += _describe(swaps)[1]
     if swaps is not None and (total > 0) != bool(swaps.areas):
         evidence.append(ev("/proc/meminfo and /proc/swaps disagree (LXCFS or a container view)"))
+    if total > 0 and container_basis(facts) is not None:
+        allowed = container_swap(facts)
+        if allowed.problem is None:
+            return _container_verdict(expect, total, allowed, evidence)
+        if allowed.denied:
+            return Outcome.errored(
+                f"inside a container; the host has {format_bytes(total)} of swap, but the "
+                f"container's own swap limit cannot be read ({allowed.problem})",
+                evidence,
+            )
+        evidence.append(ev(f"the container's own swap limit is unknown: {allowed.problem}"))
+        return seen_from_container(
+            _verdict(facts, expect, total, swaps, evidence),
+            facts,
+            "the host's swap",
+            f"this container's own limit on it is unknown ({allowed.problem})",
+        )
+    return seen_from_container(
+        _verdict(facts, expect, total, swaps, evidence),
+        facts,
+        "host-wide value",
+        "a container swaps only what the host has",
+    )
+
+
+def _verdict(
+    facts: Facts, expect: str, total: int, swaps: Swaps | None, evidence: list[dict[str, JSON]]
+) -> Outcome:
+    listing = _describe(swaps)[0]
     observed = format_bytes(total) if total > 0 else "none"
     if total > 0:
         used = facts.meminfo.swap_free_bytes
@@ -112,3 +165,44 @@ def judge(facts: Facts, params: Params) -> Outcome:
             f"{state}; this workload wants none{zram}", observed, expect, evidence
         ).replace(remediation=REMOVE_SWAP)
     return Outcome.passed(state, observed, expect, evidence)
+
+
+def _container_verdict(
+    expect: str, total: int, allowed: ContainerSwap, evidence: list[dict[str, JSON]]
+) -> Outcome:
+    """Inside a container: the host's swap, as far as the container's cgroup allows it."""
+    limit, source = allowed.limit_bytes, allowed.source
+    host = format_bytes(total)
+    if limit is None:
+        how = source or "no swap accounting"
+        state = f"its cgroup sets no swap limit ({how}): it may use all {host} of the host's swap"
+        usable = total
+    elif limit == 0:
+        state = f"its cgroup allows no swap ({source}) although the host has {host}"
+        usable = 0
+    else:
+        usable = min(total, limit)
+        state = f"its cgroup allows {format_bytes(limit)} of swap ({source}) of the host's {host}"
+    if allowed.usage_bytes is not None:
+        state += f", {format_bytes(allowed.usage_bytes)} swapped out"
+    evidence.append(
+        ev(
+            f"inside a container: {state}",
+            source=source,
+            in_container=True,
+            swap_limit_bytes=limit,
+            swap_usage_bytes=allowed.usage_bytes,
+            usable_bytes=usable,
+        )
+    )
+    observed = format_bytes(usable) if usable > 0 else "none"
+    message = f"inside a container: {state}"
+    if expect == "present" and usable == 0:
+        return Outcome.failed(
+            f"{message}; this workload wants some swap", observed, expect, evidence
+        ).replace(remediation=CONTAINER_ADD_SWAP)
+    if expect == "absent" and usable > 0:
+        return Outcome.failed(
+            f"{message}; this workload wants none", observed, expect, evidence
+        ).replace(remediation=CONTAINER_NO_SWAP)
+    return Outcome.passed(message, observed, expect, evidence)

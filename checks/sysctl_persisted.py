@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from memcheck.errors import ParseError, Unavailable
 from memcheck.facts import Facts
+from memcheck.facts.container import container_basis
 from memcheck.facts.sysctl import CONFIG, RUNTIME, SYSCTL_READS, BootValue, SysctlRule
 from memcheck.model import JSON, CheckMeta, Outcome, Params, ev
 
@@ -75,6 +76,16 @@ def judge(facts: Facts, params: Params) -> Outcome:
     rules = [r for r in facts.sysctl_rules if r.check_id != META.id]
     if not rules:
         return Outcome.skipped("no selected check constrains a sysctl")
+    inside = container_basis(facts)
+    if inside is not None:
+        # vm.* sysctls are the host kernel's; a container's own sysctl.d files never set them
+        # (systemd-sysctl does not run where /proc/sys is read-only, as it is in a container).
+        return Outcome.skipped(
+            "inside a container: these sysctls are the host's, unchanged by a container "
+            "restart, and what they are after the host reboots depends on the host's sysctl.d "
+            "files, which a container does not see; audit the host",
+            [ev(f"inside a container ({inside})", in_container=True)],
+        )
     config = facts.sysctl_config
     evidence = [
         ev(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from memcheck.errors import ParseError, Unavailable
 from memcheck.facts import Facts
+from memcheck.facts.container import ON_THE_HOST, seen_from_container
 from memcheck.facts.thp import THP_DEFAULT_ALLOWED, THP_READS
 from memcheck.model import CheckMeta, Outcome, Param, Params, ev, param_list
 
@@ -45,6 +46,10 @@ META = CheckMeta(
 
 
 def judge(facts: Facts, params: Params) -> Outcome:
+    return seen_from_container(_judge(facts, params), facts, "host-wide setting", ON_THE_HOST)
+
+
+def _judge(facts: Facts, params: Params) -> Outcome:
     allowed = param_list(params, "allowed")
     mode = facts.thp_defrag
     if mode is None:

@@ -6,6 +6,7 @@ from memcheck.engine import SUDO_HINT
 from memcheck.facts import Facts
 from memcheck.facts.base import is_denied
 from memcheck.facts.boot import BOOT_READS
+from memcheck.facts.container import container_basis
 from memcheck.facts.systemd import UNIT_READS
 from memcheck.facts.thp import THP_BOOT_READS, THP_DEFAULT_ALLOWED, THP_READS, ThpSetter
 from memcheck.model import JSON, CheckMeta, Outcome, Params, ev
@@ -55,6 +56,16 @@ def _ev(s: ThpSetter, prefix: str = "") -> dict[str, JSON]:
 def judge(facts: Facts, params: Params) -> Outcome:
     if facts.thp_dir is None:
         return Outcome.skipped("THP is compiled out of this kernel: nothing to persist")
+    inside = container_basis(facts)
+    if inside is not None:
+        # The container's own units, tmpfiles.d and rc.local cannot write /sys (read-only in
+        # a container), and the host's boot configuration is not in its file system.
+        return Outcome.skipped(
+            "inside a container: the THP modes are the host kernel's, and what they are after "
+            "the host reboots depends on the host's kernel command line, units, tmpfiles.d or "
+            "tuned, which a container does not see; audit the host",
+            [ev(f"inside a container ({inside})", in_container=True)],
+        )
     evidence: list[dict[str, JSON]] = []
     observed, expected, problems = [], [], []
     unreadable: dict[str, str] = {}

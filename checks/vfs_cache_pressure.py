@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from memcheck.facts import Facts
+from memcheck.facts.container import seen_from_container
 from memcheck.model import CheckMeta, Outcome, Param, Params, ev, param_int
 
 META = CheckMeta(
@@ -45,6 +46,10 @@ def complies(value: int, params: Params) -> bool:
 
 
 def judge(facts: Facts, params: Params) -> Outcome:
+    return seen_from_container(_judge(facts, params), facts)
+
+
+def _judge(facts: Facts, params: Params) -> Outcome:
     bound = param_int(params, "max")
     value = facts.sysctl_int(SYSCTL)
     evidence = [ev(f"{SYSCTL} = {value}", source="/proc/sys/vm/vfs_cache_pressure")]

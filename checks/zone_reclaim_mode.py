@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from memcheck.facts import Facts
+from memcheck.facts.container import seen_from_container
 from memcheck.model import CheckMeta, Outcome, Params, ev
 
 META = CheckMeta(
@@ -40,6 +41,10 @@ def complies(value: int, params: Params) -> bool:
 
 
 def judge(facts: Facts, params: Params) -> Outcome:
+    return seen_from_container(_judge(facts, params), facts)
+
+
+def _judge(facts: Facts, params: Params) -> Outcome:
     if facts.optional_text(PATH) is None:
         return Outcome.skipped(f"{PATH} does not exist: the kernel is built without NUMA")
     value = facts.sysctl_int(SYSCTL)

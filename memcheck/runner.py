@@ -803,10 +803,56 @@ class Audit:
 
 
 def memory_summary(facts: Facts) -> dict[str, int | None] | None:
-    """The host's memory composition from /proc/meminfo for the report; None when unreadable."""
+    """The host's memory composition from /proc/meminfo for the report; None when unreadable.
+
+    Inside a container with a memory limit below the host's RAM, the container's own: its
+    limit as the total and what its working set leaves of it as available (capped at the
+    host's MemAvailable), as memory_available judges it; the swap it may use is the host's
+    as far as its cgroup allows. Figures that cannot be known are None.
+    """
+    from memcheck.facts.container import container_memory, container_swap
+
     try:
         info = facts.meminfo
     except Exception:  # the report's bar only; the checks say what was wrong with the file
+        info = None
+    try:
+        container = container_memory(facts)
+    except Exception:
+        container = None
+    host_swap = info.swap_total_bytes if info is not None else None
+    if container is not None and container.problem is not None:
+        return None  # /proc/meminfo is the host's, and the container's own figures are unknown
+    limit = container.limit_bytes if container is not None else None
+    if container is not None and limit is not None:
+        if info is None or limit < info.mem_total_bytes:
+            working_set = container.working_set_bytes
+            available = max(0, limit - working_set) if working_set is not None else None
+            if available is not None and info is not None:
+                available = min(available, info.available_bytes()[0])
+            group = container.cgroup
+            swap_total: int | None = None
+            swap_used: int | None = None
+            if host_swap == 0:
+                swap_total, swap_used = 0, 0
+            elif host_swap is not None:
+                try:
+                    allowed = container_swap(facts)
+                except Exception:
+                    allowed = None
+                if allowed is not None and allowed.problem is None:
+                    own = allowed.limit_bytes
+                    swap_total = host_swap if own is None else min(host_swap, own)
+                    swap_used = allowed.usage_bytes
+            return {
+                "total_bytes": limit,
+                "available_bytes": available,
+                "cache_bytes": group.file_bytes if group is not None else None,
+                "used_bytes": limit - available if available is not None else None,
+                "swap_total_bytes": swap_total,
+                "swap_used_bytes": swap_used,
+            }
+    if info is None:
         return None
     total, available = info.mem_total_bytes, info.mem_available_bytes
     cache = None
