@@ -260,14 +260,9 @@ class ContainerOomKills:
 def container_oom_kills(facts: CgroupFacts) -> ContainerOomKills:
     """The container's own OOM kill count; ask only inside a container."""
     memory = container_memory(facts)
-    group = memory.cgroup if memory is not None else None
-    if memory is None or group is None:
-        why = (memory.problem or memory.note) if memory is not None else None
-        return ContainerOomKills(None, problem=why or "its memory cgroup is not known")
-    if group.is_root:
-        return ContainerOomKills(
-            None, problem="its PID 1 runs in the root memory cgroup, which counts no OOM kills"
-        )
+    group, why = _own_group(facts, memory)
+    if group is None:
+        return ContainerOomKills(None, problem=why)
     if group.version == "v2":
         source = group.file("memory.events")
         count = group.events.get("oom_kill") if group.events is not None else None
@@ -300,12 +295,9 @@ def container_swap(facts: CgroupFacts) -> ContainerSwap:
     memory limit. Without swap accounting (no such file or key) the kernel sets no swap limit
     per cgroup. Ask only inside a container."""
     memory = container_memory(facts)
-    group = memory.cgroup if memory is not None else None
-    if memory is None or group is None:
-        why = (memory.problem or memory.note) if memory is not None else None
-        return ContainerSwap(None, problem=why or "its memory cgroup is not known")
-    if group.is_root:
-        return ContainerSwap(None, problem="its PID 1 runs in the root cgroup, which has no limit")
+    group, why = _own_group(facts, memory)
+    if group is None or memory is None:
+        return ContainerSwap(None, problem=why)
     if group.version == "v1":
         return _v1_swap(group, memory.limit_bytes)
     source = group.file("memory.swap.max")
@@ -324,6 +316,26 @@ def container_swap(facts: CgroupFacts) -> ContainerSwap:
     except ParseError as exc:
         return ContainerSwap(None, source, usage, str(exc))
     return ContainerSwap(limit.limit_bytes, source, usage)
+
+
+def _own_group(facts: CgroupFacts, memory: ContainerMemory | None) -> tuple[Cgroup | None, str]:
+    """The memory cgroup whose counters are the container's own, or None and why not.
+
+    On cgroup v1 runc bind-mounts the container's own group at /sys/fs/cgroup/memory, so a
+    root there that PID 1's deeper path (`/docker/<id>`) does not appear below is that group,
+    limited or not (a root without a limit is not otherwise told from a host's).
+    """
+    group = memory.cgroup if memory is not None else None
+    if memory is None or group is None:
+        why = (memory.problem or memory.note) if memory is not None else None
+        return None, why or "its memory cgroup is not known"
+    if not group.is_root:
+        return group, ""
+    init = next((p for p in facts.processes if p.pid == 1), None)
+    path = facts.memory_cgroup_path(init) if init is not None else None
+    if group.version == "v1" and path is not None and path.strip("/"):
+        return group, ""
+    return None, "its PID 1 runs in the root memory cgroup, which has no counters of its own"
 
 
 def _v1_swap(group: Cgroup, memory_limit: int | None) -> ContainerSwap:

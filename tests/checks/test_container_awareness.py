@@ -270,6 +270,22 @@ def test_oom_kills_inside_a_v1_container_counts_its_own_cgroup_not_the_host() ->
     assert host_wide["oom_kill"] == 4 and "anywhere on the host" in str(host_wide["text"])
 
 
+def test_oom_kills_inside_v1_finds_the_bind_mounted_group_with_only_event_files() -> None:
+    # `--checks oom_kills,cgroup_oom_events` collects no limit file: the root of the v1
+    # mount is still the container's own group, since PID 1's /docker/<id> is not below it.
+    files = {
+        k: v
+        for k, v in oom_files(v1_container(oom_kill=1), host_kills=7).items()
+        if not k.endswith(("limit_in_bytes", "usage_in_bytes", "memory.stat"))
+    }
+    result = run("oom_kills", files, errors={LOG: LOG_DENIED})
+    assert (result.outcome, result.observed) == ("fail", 1), result.message
+    # PID 1 in the root of a v1 hierarchy (a host seen through markers) has no count.
+    files["/proc/1/cgroup"] = "4:memory:/\n"
+    found = container_oom_kills(facts_from(files))
+    assert found.count is None and "root memory cgroup" in str(found.problem)
+
+
 def test_oom_kills_inside_a_v2_container_passes_on_its_own_zero_despite_host_kills() -> None:
     files = oom_files(v2_namespaced(oom_kill=0), host_kills=3)
     result = run("oom_kills", files, errors={LOG: LOG_DENIED})

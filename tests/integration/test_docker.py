@@ -2,8 +2,10 @@
 debootstrap root (no registry is reachable), containers under `--memory 64m`.
 
 Inside a container memory_available must judge the container's own cgroup limit, not the
-host's /proc/meminfo; an OOM kill under `--memory` must show in oom_kills and
-cgroup_oom_events both from the host (a local run, as root) and from inside (`docker://`).
+host's /proc/meminfo, and the report's memory bar must show that limit; host-wide values seen
+from inside must say so; an OOM kill under `--memory` must show in oom_kills and
+cgroup_oom_events both from the host (a local run, as root) and from inside (`docker://`),
+where oom_kills counts the container's own kill, not the host's.
 """
 
 from __future__ import annotations
@@ -84,6 +86,11 @@ def usage_inside(daemon: Dockerd, name: str) -> int:
     return int(shown.stdout.split()[0])
 
 
+def host_uptime() -> float:
+    """Seconds since this machine booted: a container's uptime is its host's."""
+    return float(Path("/proc/uptime").read_text().split()[0])
+
+
 def test_memory_available_judges_the_containers_own_limit(dockerd: Dockerd, tmp_path: Path) -> None:
     start_container(dockerd, "limited", "--memory", "64m", "--memory-swap", "64m")
     # tail keeps everything it reads until end of file, which never comes: 48 MiB held.
@@ -96,7 +103,8 @@ def test_memory_available_judges_the_containers_own_limit(dockerd: Dockerd, tmp_
         time.sleep(0.1)
     assert usage_inside(dockerd, "limited") >= HELD
 
-    host = audit(tmp_path, "memory_available", "--hosts", "docker://limited", env=dockerd.env)
+    checks = "memory_available,vfs_cache_pressure,psi_memory,sysctl_persisted"
+    host = audit(tmp_path, checks, "--hosts", "docker://limited", env=dockerd.env)
     assert host["in_container"] is True
     found = results(host)["memory_available"]
     # The host's MemAvailable would be most of its RAM; the container has 16 MiB or less left.
@@ -112,6 +120,19 @@ def test_memory_available_judges_the_containers_own_limit(dockerd: Dockerd, tmp_
     assert working["working_set_bytes"] >= HELD
     assert found["observed"] == round(working["available_bytes"] / LIMIT * 100, 1)
     assert found["outcome"] == ("pass" if found["observed"] >= 10 else "fail")
+    # The report's memory bar is the container's: its limit, and what its working set leaves.
+    assert host["memory"]["total_bytes"] == LIMIT
+    assert host["memory"]["available_bytes"] == working["available_bytes"]
+    # vm.* sysctls and /proc/pressure/memory are the host kernel's, and say so from inside.
+    vfs = results(host)["vfs_cache_pressure"]
+    assert vfs["message"].endswith(
+        "host-wide value, seen from inside a container: change it on the host"
+    ), vfs["message"]
+    pressure = results(host)["psi_memory"]
+    if pressure["outcome"] != "skip":  # a kernel without PSI has none to judge
+        assert "container" in pressure["message"], pressure["message"]
+    persisted = results(host)["sysctl_persisted"]
+    assert persisted["outcome"] == "skip" and "audit the host" in persisted["message"]
 
     start_container(dockerd, "unlimited")
     host = audit(tmp_path, "memory_available", "--hosts", "docker://unlimited", env=dockerd.env)
@@ -135,12 +156,21 @@ def test_oom_kill_under_memory_limit_shows_from_the_host_and_from_inside(
     assert events["outcome"] == "fail", events["message"]
     own = [e for e in events["evidence"] if e.get("path") == "/" and e.get("oom_kill")]
     assert own and own[0]["oom_kill"] >= 1, events["evidence"]
-    # A container cannot read the kernel log (no CAP_SYSLOG): the oom_kill counter of
-    # /proc/vmstat stands in, and counts this kill.
+    # A container cannot read the kernel log (no CAP_SYSLOG), and /proc/vmstat counts the
+    # whole host's kills: the container's own memory cgroup counts this one kill.
     kills = inside["oom_kills"]
     assert kills["outcome"] != "pass", kills["message"]
-    counter = next(e for e in kills["evidence"] if "oom_kill" in e)
-    assert counter["oom_kill"] >= 1
+    own_count = [e for e in kills["evidence"] if e.get("in_container") and "oom_kill" in e]
+    assert own_count and own_count[0]["oom_kill"] == 1, kills["evidence"]
+    assert own_count[0]["source"] in (
+        "/sys/fs/cgroup/memory/memory.oom_control",  # v1: the group docker mounts there
+        "/sys/fs/cgroup/memory.events",  # v2: its own cgroup namespace
+    )
+    host_wide = [e for e in kills["evidence"] if e.get("host_wide") and "oom_kill" in e]
+    assert host_wide and host_wide[0]["oom_kill"] >= 1, kills["evidence"]
+    if host_uptime() <= 24 * 3600:  # the kill then falls in the window, whenever it was
+        assert (kills["outcome"], kills["observed"]) == ("fail", 1), kills["message"]
+        assert "in this container" in kills["message"]
 
     outside = results(audit(tmp_path, "oom_kills,cgroup_oom_events", env={}))
     kills = outside["oom_kills"]
