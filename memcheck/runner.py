@@ -740,7 +740,7 @@ class Audit:
                     kernel=_fact(facts, "kernel_release"),
                     distribution=_fact(facts, "distribution"),
                     collected_at=info.collected_at if info else None,
-                    in_container=_fact(facts, "in_container"),
+                    in_container=_in_container(facts),
                     cgroup_mode=_fact(facts, "cgroup_mode"),
                     unreachable=host.error,
                     collection_errors=dict(info.errors) if info else {},
@@ -880,6 +880,19 @@ def _fact(facts: Facts | None, name: str) -> Any:
         return None
     try:
         return getattr(facts, name)
+    except Exception:
+        return None
+
+
+def _in_container(facts: Facts | None) -> bool | None:
+    """For the report's header: as the checks see it (markers, or a cgroup root that is the
+    container's own), so a pod without markers is shown as the container it is."""
+    if facts is None:
+        return None
+    from memcheck.facts.container import container_basis
+
+    try:
+        return True if container_basis(facts) is not None else facts.in_container
     except Exception:
         return None
 
