@@ -44,8 +44,13 @@ SYSCTL = "vm.max_map_count"
 KERNEL_DEFAULT = 65530
 
 
+# What the kernel accepts for vm.max_map_count (an int with a floor of 0): a snapshot showing
+# more was not written by a kernel, and must not pass for being large.
+KERNEL_RANGE = (0, 2_147_483_647)
+
+
 def complies(value: int, params: Params) -> bool:
-    return value >= param_int(params, "min")
+    return param_int(params, "min") <= value <= KERNEL_RANGE[1]
 
 
 def judge(facts: Facts, params: Params) -> Outcome:
@@ -57,6 +62,13 @@ def _judge(facts: Facts, params: Params) -> Outcome:
     value = facts.sysctl_int(SYSCTL)
     evidence = [ev(f"vm.max_map_count = {value}", source="/proc/sys/vm/max_map_count")]
     expected = f">= {low}"
+    if not KERNEL_RANGE[0] <= value <= KERNEL_RANGE[1]:
+        return Outcome.errored(
+            f"vm.max_map_count reads {value}, which no kernel shows "
+            f"({KERNEL_RANGE[0]}..{KERNEL_RANGE[1]}): the snapshot does not hold what the "
+            "kernel wrote",
+            evidence,
+        )
     if complies(value, params):
         return Outcome.passed(f"vm.max_map_count is {value}", value, expected, evidence)
     note = " (the kernel default)" if value == KERNEL_DEFAULT else ""

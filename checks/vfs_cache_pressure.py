@@ -40,9 +40,15 @@ META = CheckMeta(
 SYSCTL = "vm.vfs_cache_pressure"
 
 
+# What the kernel accepts for vm.vfs_cache_pressure (an int with a floor of 0): anything else
+# was never written by a kernel, and a bound of 0 ("none") must not let it pass.
+KERNEL_RANGE = (0, 2_147_483_647)
+
+
 def complies(value: int, params: Params) -> bool:
     bound = param_int(params, "max")
-    return value != 0 and (bound <= 0 or value <= bound)
+    low, high = KERNEL_RANGE
+    return low < value <= high and (bound <= 0 or value <= bound)
 
 
 def judge(facts: Facts, params: Params) -> Outcome:
@@ -54,6 +60,13 @@ def _judge(facts: Facts, params: Params) -> Outcome:
     value = facts.sysctl_int(SYSCTL)
     evidence = [ev(f"{SYSCTL} = {value}", source="/proc/sys/vm/vfs_cache_pressure")]
     expected = f"1..{bound}" if bound > 0 else "not 0"
+    if not KERNEL_RANGE[0] <= value <= KERNEL_RANGE[1]:
+        return Outcome.errored(
+            f"vm.vfs_cache_pressure reads {value}, which no kernel shows "
+            f"({KERNEL_RANGE[0]}..{KERNEL_RANGE[1]}): the snapshot does not hold what the "
+            "kernel wrote",
+            evidence,
+        )
     if value == 0:
         return Outcome.failed(
             "vm.vfs_cache_pressure is 0: dentries and inodes are never reclaimed under memory "

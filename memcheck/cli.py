@@ -493,6 +493,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from memcheck.collect import collect_many
     from memcheck.detect import DETECT_READS
     from memcheck.registry import all_checks
+    from memcheck.report.safe_text import one_line
     from memcheck.runner import ProfilePlan, reads_for
     from memcheck.snapshot import Snapshot
 
@@ -569,7 +570,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
         if not isinstance(got, Snapshot):
             failed += 1
             print(
-                f"memcheck: {target.label}: not collected: {getattr(got, 'reason', got)}",
+                one_line(f"memcheck: {target.label}: not collected: {getattr(got, 'reason', got)}"),
                 file=sys.stderr,
             )
             continue
@@ -586,15 +587,16 @@ def cmd_collect(args: argparse.Namespace) -> int:
                 if isinstance(problem, OSError)
                 else str(problem)
             )
-            print(f"memcheck: {target.label}: not written: {reason}", file=sys.stderr)
+            print(one_line(f"memcheck: {target.label}: not written: {reason}"), file=sys.stderr)
             continue
         problems = len(got.info.errors)
         print(
-            f"{target.label}: {len(got.files)} files -> {where}"
+            one_line(f"{target.label}: {len(got.files)} files -> {where}")
             + (f" ({problems} unreadable, listed in .memcheck/host.json)" if problems else "")
         )
         for note in got.info.notes:
-            print(f"{target.label}: note: {note}")
+            # Notes name paths the host chose: its escapes never reach the terminal raw.
+            print(one_line(f"{target.label}: note: {note}"))
     return 3 if failed else 0
 
 
@@ -626,6 +628,7 @@ def _check_report_targets(args: argparse.Namespace) -> None:
 def cmd_report(args: argparse.Namespace) -> int:
     from memcheck.report import write_reports
     from memcheck.report.json_report import load_results
+    from memcheck.report.safe_text import one_line
 
     _check_report_targets(args)
     run = load_results(args.results)
@@ -637,7 +640,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         where = os.fspath(exc.filename) if exc.filename is not None else args.report_dir
         raise ConfigError(where, None, f"cannot write the report: {exc.strerror or exc}") from exc
     for kind, path in sorted(written.items()):
-        print(f"{kind}: {path}")
+        print(one_line(f"{kind}: {path}"))
     return int(run.exit_code)
 
 

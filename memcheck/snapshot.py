@@ -437,7 +437,7 @@ class Snapshot:
             raise ConfigError(
                 str(archive), None, f"not a readable .tar.gz snapshot: {exc}"
             ) from exc
-        top = _common_top([n for n, (kind, _) in entries.items()])
+        top = _common_top(entries)
         files: dict[str, bytes] = {}
         links: dict[str, str] = {}
         dirs: list[str] = []
@@ -809,11 +809,14 @@ def _glob_regex(pattern: str, tree: bool) -> re.Pattern[str]:
     return re.compile(body + ("/.+" if tree else ""), re.DOTALL)
 
 
-def _common_top(names: list[str]) -> str:
+def _common_top(names: Mapping[str, object]) -> str:
     """A single top folder that holds every member (a tarball of `snap/...`), else ''."""
     tops = {n.split("/", 1)[0] for n in names}
     if len(tops) == 1:
         top = next(iter(tops))
+        if top != ".memcheck" and (top + META_DIR in names or top + HOST_JSON in names):
+            # A snapshot folder tarred whole, whatever its name (a host called `proc`).
+            return top
         if top not in {"proc", "sys", "etc", "usr", "lib", "run", "var", "boot", ".memcheck"}:
             if any("/" in n for n in names):
                 return top

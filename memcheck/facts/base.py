@@ -8,6 +8,7 @@ from typing import Any, Callable, TypeVar
 
 from memcheck.errors import MISSING, ParseError, Unavailable
 from memcheck.model import ParamValue
+from memcheck.parse.values import quote, to_int
 from memcheck.results import RunResult
 from memcheck.snapshot import Snapshot
 
@@ -140,12 +141,13 @@ class FactsBase:
     def sysctl_int(self, key: str) -> int:
         """The runtime value of an integer sysctl; `ParseError` when it is not one."""
         raw = self.sysctl_raw(key)
-        try:
-            return int(raw.split()[0])
-        except (ValueError, IndexError):
-            raise ParseError(
-                self.sysctl_path(key), f"expected an integer, got {raw[:40]!r}"
-            ) from None
+        words = raw.split()
+        # ASCII digits of a bounded length only, as the kernel writes them: int() would take
+        # `٣`, `1_0` or 5,000 digits (a ValueError past 4,300).
+        value = to_int(words[0], signed=True) if words else None
+        if value is None:
+            raise ParseError(self.sysctl_path(key), f"expected an integer, got {quote(raw, 40)}")
+        return value
 
     @property
     def kernel_release(self) -> str | None:

@@ -634,7 +634,7 @@ class CgroupFacts(ServiceFacts, HostFacts, MeminfoFacts, ProcessFacts, SystemdFa
             text = self.optional_text("/proc/version") or ""
         except Unavailable:
             return None
-        match = re.search(r"Linux version (\d+)\.(\d+)", text)
+        match = re.search(r"Linux version ([0-9]{1,6})\.([0-9]{1,6})", text)
         return (int(match.group(1)), int(match.group(2))) if match else None
 
     # -- systemd settings ----------------------------------------------------------------

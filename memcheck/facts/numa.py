@@ -49,7 +49,8 @@ NUMA_POLICY_READS = (
     "/proc/[0-9]*/status",
     NUMA_MAPS_READ,
 )
-_NODE_NAME = re.compile(r"node(\d+)")
+# ASCII digits of a node number (at most 1024 nodes): `node٣` or a 5,000-digit name is no node.
+_NODE_NAME = re.compile(r"node([0-9]{1,6})")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,9 @@ from memcheck.parse import proc_pid
 from memcheck.parse.proc_pid import CgroupEntry, ProcStatus
 from memcheck.secrets import mask_argv
 
-_PID_DIR = re.compile(r"^/proc/(\d+)/")
+# ASCII digits, no more than a pid can have (pid_max is at most 4194304): a longer name is not
+# a process, and int() of thousands of digits raises.
+_PID_DIR = re.compile(r"^/proc/([0-9]{1,10})/")
 
 
 @dataclass

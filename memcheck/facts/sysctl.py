@@ -21,6 +21,7 @@ from memcheck.parse.sysctl_d import (
     load_config,
     order_files,
 )
+from memcheck.parse.values import quote, to_int
 
 # What the collector must fetch for `sysctl_config`.
 SYSCTL_READS = (SYSCTL_CONF, *(d + "/**" for d in SYSCTL_DIRS))
@@ -170,13 +171,15 @@ class SysctlFacts(FactsBase):
         setting = self.sysctl_config.lookup(key)
         note = None
         if setting is not None:
-            try:
-                return BootValue(key, int(setting.value.split()[0]), CONFIG, setting)
-            except (ValueError, IndexError):
-                note = (
-                    f"{setting.value!r} at {setting.where} is not an integer; the kernel "
-                    "rejects the write at boot"
-                )
+            words = setting.value.split()
+            # The kernel takes ASCII digits only (not `٣` or `1_0`, which int() would).
+            value = to_int(words[0], signed=True) if words else None
+            if value is not None:
+                return BootValue(key, value, CONFIG, setting)
+            note = (
+                f"{quote(setting.value)} at {setting.where} is not an integer; the kernel "
+                "rejects the write at boot"
+            )
         if key in KERNEL_DEFAULTS:
             return BootValue(key, KERNEL_DEFAULTS[key], KERNEL_DEFAULT, setting, note)
         return BootValue(key, self.sysctl_int(key), RUNTIME, setting, note)
