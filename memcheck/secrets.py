@@ -790,11 +790,68 @@ def _mask_variable(entry: str) -> str:
 
 
 _PROCTITLE = re.compile(rb"proctitle=(?:([0-9A-Fa-f]+)|\"([^\"\n]*)\")")
+# An EXECVE audit record prints each argument as ` aN="text"` or ` aN=HEX` (hex when the
+# argument holds a quote, a blank or a control character); sudo's USER_CMD record prints the
+# command as `cmd=` the same two ways.
+_EXECVE_LINE = re.compile(rb"^[^\n]*\bargc=[0-9]+ a0=[^\n]*$", re.MULTILINE)
+_EXECVE_ARG = re.compile(rb" a([0-9]{1,6})=(?:([0-9A-Fa-f]+)|\"([^\"\n]*)\")(?=[ \n]|$)")
+_AUDIT_CMD = re.compile(rb"(?<![A-Za-z_])cmd=(?:([0-9A-Fa-f]+)|\"([^\"\n]*)\")")
+
+
+def _audit_value(hexed: bytes | None, quoted: bytes | None) -> str | None:
+    """The text of an audit field printed in hex or in quotes; None when it is neither."""
+    if quoted is not None:
+        return _decode(quoted)
+    if hexed is None or len(hexed) % 2:
+        return None
+    return _decode(bytes.fromhex(hexed.decode("ascii")))
+
+
+def _audit_field(text: str, was_hex: bool) -> bytes:
+    """`text` printed as audit prints it: quoted, or in hex where quotes cannot hold it."""
+    raw = _encode(text)
+    if was_hex or any(ch in text for ch in '" ') or not text.isprintable():
+        return raw.hex().upper().encode("ascii")
+    return b'"' + raw + b'"'
+
+
+def _mask_execve(match: re.Match[bytes]) -> bytes:
+    line = match.group(0)
+    found = [(m, _audit_value(m.group(2), m.group(3))) for m in _EXECVE_ARG.finditer(line)]
+    argv = [value for _, value in found if value is not None]
+    if not argv:
+        return line
+    masked = iter(mask_argv(argv))
+    out: list[bytes] = []
+    done = 0
+    for m, value in found:
+        if value is None:
+            continue
+        word = next(masked)
+        if word != value:
+            out += [line[done : m.start()], b" a" + m.group(1) + b"=", _audit_field(word, False)]
+            done = m.end()
+    return b"".join(out) + line[done:] if out else line
+
+
+def _mask_audit_cmd(match: re.Match[bytes]) -> bytes:
+    value = _audit_value(match.group(1), match.group(2))
+    if value is None:
+        return match.group(0)
+    masked = mask_text(value)
+    if masked == value:
+        return match.group(0)
+    return b"cmd=" + _audit_field(masked, match.group(1) is not None)
 
 
 def mask_kernel_log(data: bytes) -> bytes:
     """The kernel log: audit records print a process's command line (`proctitle=`, in hex
-    when it holds NULs); those are masked, every other byte stays."""
+    when it holds NULs; an EXECVE record's `aN=` arguments; sudo's `cmd=`); those are masked,
+    every other byte stays."""
+    if b"argc=" in data:
+        data = _EXECVE_LINE.sub(_mask_execve, data)
+    if b"cmd=" in data and b"audit" in data:
+        data = _AUDIT_CMD.sub(_mask_audit_cmd, data)
     if b"proctitle=" not in data:
         return data
 

@@ -206,3 +206,84 @@ def test_process_and_node_folders_with_odd_digit_names(tmp_path: Path) -> None:
     for result in host["results"]:
         assert "raised" not in result["message"], result
         assert "ValueError" not in result["message"], result
+
+
+# -- secrets in unusual places never reach a report or the console --------------------------
+
+
+def _secret_host(root: Path) -> None:
+    """cron-drop-caches with secrets in a cron line, a script a cron job runs, a unit, rc.local,
+    /proc/cmdline, process command lines and environments, and audit records of the kernel log."""
+    shutil.copytree(HOSTS / "cron-drop-caches", root, symlinks=True)
+    files = {
+        "etc/cron.d/clear-cache": "MYSQL_PWD=hunter21\n"
+        "0 * * * * root mysqldump -uroot -phunter22 db >/x; echo 3 > /proc/sys/vm/drop_caches\n"
+        "5 * * * * root curl -u admin:hunter23 http://x/ && echo 1 > /proc/sys/vm/drop_caches\n",
+        "usr/local/bin/free-memory.sh": "#!/bin/sh\nredis-cli -a hunter24 FLUSHALL\n"
+        "sysctl -w vm.drop_caches=1 # token=hunter26\n"
+        "echo 3 > /proc/sys/vm/drop_caches --password hunter27\n",
+        "var/spool/cron/crontabs/root": "*/30 * * * * /usr/local/bin/free-memory.sh "
+        "--db-password=hunter28 >/dev/null 2>&1\n",
+        "etc/systemd/system/app.service": "[Service]\n"
+        "ExecStart=/usr/bin/redis-server --requirepass hunter29\n"
+        'ExecStartPost=/bin/sh -c "echo 3 > /proc/sys/vm/drop_caches; mysql -phunter30"\n'
+        'Environment="DB_PASSWORD=hunter31"\n',
+        "etc/rc.local": "#!/bin/sh\nredis-server --requirepass hunter33 &\n"
+        "echo never > /sys/kernel/mm/transparent_hugepage/enabled # --password hunter32\n"
+        "/usr/local/bin/thp-off.sh\n",
+        "usr/local/bin/thp-off.sh": "#!/bin/sh\n"
+        "echo never > /sys/kernel/mm/transparent_hugepage/defrag # --password hunter45\n",
+        "proc/913/cmdline": "redis-server\0*:6379\0--requirepass\0hunter34\0",
+        "proc/913/comm": "redis-server\n",
+        "proc/913/status": "Name:\tredis-server\nPid:\t913\nVmRSS:\t409600 kB\n",
+        "proc/913/environ": "A=1\0REDIS_PASSWORD=hunter35\0",
+        "proc/914/cmdline": "java\0-Djavax.net.ssl.keyStorePassword=hunter36\0-jar\0app.jar\0"
+        "--spring.datasource.password=hunter37\0mongodb://u:hunter38@h/db\0",
+        "proc/914/comm": "java\n",
+        "proc/914/status": "Name:\tjava\nPid:\t914\nVmRSS:\t809600 kB\n",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    audit = [
+        "proctitle=" + b"mysql\0-phunter40\0db".hex().upper(),
+        'argc=3 a0="mysql" a1="-phunter42" a2="db"',
+        'argc=3 a0="sh" a1="-c" a2=' + b"mysql -phunter44 x".hex().upper(),
+        'pid=1 uid=0 msg=\'cwd="/" cmd=' + b"mysql -phunter43".hex().upper() + " res=success'",
+    ]
+    with (root / ".memcheck" / "kernel.log").open("a") as log:
+        for n, record in enumerate(audit):
+            log.write(f"[853300.{n:06d}] audit: type=1309 audit(1700000000.1:{n}): {record}\n")
+
+
+def test_no_secret_reaches_a_report_or_the_console(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    _secret_host(root)
+    reports = tmp_path / "reports"
+    done = memcheck(
+        "run",
+        "--root",
+        str(root),
+        *("--profile", "auto", "--profile", "database", "--profile", "redis"),
+        *("--report-dir", str(reports), "-v", "--color", "never"),
+    )
+    assert done.returncode in (0, 1, 3), done.stderr
+    # The scripts' lines are shown, masked.
+    assert "free-memory.sh:3" in done.stdout and "thp-off.sh" in done.stdout
+    shown = {"stdout": done.stdout, "stderr": done.stderr}
+    shown.update({p.name: p.read_text() for p in reports.iterdir()})
+    for where, text in shown.items():
+        assert "hunter" not in text, (where, text[text.find("hunter") - 200 :][:300])
+
+
+def test_a_snapshot_written_from_a_loaded_one_holds_no_audit_secret(tmp_path: Path) -> None:
+    root = tmp_path / "host"
+    _secret_host(root)
+    out = tmp_path / "copy"
+    Snapshot.load(root).write(out)
+    log = (out / ".memcheck" / "kernel.log").read_bytes()
+    assert b"hunter" not in log
+    assert b'a1="-p***"' in log and b"drop_caches: 3" in log
+    for path in out.rglob("*"):
+        if path.is_file() and "/proc/" in str(path):
+            assert b"hunter" not in path.read_bytes(), path

@@ -16,6 +16,7 @@ from memcheck.facts.systemd import SystemdFacts
 from memcheck.parse import shell_writes
 from memcheck.parse.crontab import CronTable, parse_anacrontab, parse_crontab
 from memcheck.parse.shell_writes import FileWrite
+from memcheck.secrets import mask_command_file
 
 CRON_SCRIPT_DIRS = ("/etc/cron.hourly", "/etc/cron.daily", "/etc/cron.weekly", "/etc/cron.monthly")
 SCHEDULE_READS = (
@@ -228,6 +229,9 @@ class ScheduleFacts(SystemdFacts):
                     continue  # in `schedule_problems`
                 if text is None:
                     continue
+                # A script a job runs may lie anywhere (/usr/local/bin) and was not masked
+                # with the files of commands: its lines are shown as evidence.
+                text = mask_command_file(text)
                 for write in shell_writes.writes_to(text, paths):
                     found.append(ScheduledWrite(schedule, write, script, script, write.line))
         return found

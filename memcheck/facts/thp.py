@@ -21,6 +21,7 @@ from memcheck.parse.systemd_unit import Assignment
 from memcheck.parse.thp import ThpMode, mthp_size_bytes, parse_flag, parse_mode
 from memcheck.parse.tmpfiles import TmpfilesLine, parse_tmpfiles
 from memcheck.parse.tuned import TunedConf, parse_active_profile, parse_tuned_conf
+from memcheck.secrets import mask_command_file
 from memcheck.snapshot import META_DIR
 
 THP_DIRS = ("/sys/kernel/mm/transparent_hugepage", "/sys/kernel/mm/redhat_transparent_hugepage")
@@ -204,6 +205,9 @@ class ThpFacts(SystemdFacts, BootFacts):
                 self._writer_unreadable.setdefault(script, exc.reason)
                 continue
             if text is not None and _may_name(text, paths):
+                # A script a job runs may lie anywhere (/usr/local/bin) and was not masked
+                # with the files of commands: its lines are shown as evidence.
+                text = mask_command_file(text)
                 found.extend((w, script) for w in shell_writes.writes_to(text, paths))
         return found
 
