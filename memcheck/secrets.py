@@ -56,7 +56,7 @@ What is a secret:
 
 In a snapshot (`mask_snapshot_files`) this applies to `/proc/<pid>/cmdline` and `environ`
 (and their `task/<tid>/` twins), to the audit records of the kernel log (`proctitle=`, a
-command line in hex), and to the files that hold commands or a kernel command line:
+command line in hex; an EXECVE record's `aN=` arguments; sudo's `cmd=`), and to the files that hold commands or a kernel command line:
 `/proc/cmdline`, crontabs, `rc.local`, systemd units, tuned profiles, `/etc/default` and
 `/etc/sysconfig`, boot loader entries. In those files a line keeps its place (line numbers
 in evidence stay right) and `Name=value` at the start of a line is judged as an option, not
