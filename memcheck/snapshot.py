@@ -434,8 +434,12 @@ class Snapshot:
                         kind = "hard link" if member.islnk() else "special file"
                         entries[name] = ("error", f"not a regular file ({kind}); not read")
         except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+            reason = str(exc)
+            if "could not be opened successfully" in reason:
+                # tarfile lists every method it tried, one a line: say it once, on one line.
+                reason = "neither a tar archive nor one compressed with gzip, bzip2 or xz"
             raise ConfigError(
-                str(archive), None, f"not a readable .tar.gz snapshot: {exc}"
+                str(archive), None, f"not a readable .tar.gz snapshot: {reason}"
             ) from exc
         top = _common_top(entries)
         files: dict[str, bytes] = {}

@@ -287,3 +287,16 @@ def test_a_snapshot_written_from_a_loaded_one_holds_no_audit_secret(tmp_path: Pa
     for path in out.rglob("*"):
         if path.is_file() and "/proc/" in str(path):
             assert b"hunter" not in path.read_bytes(), path
+
+
+def test_a_file_that_is_no_archive_is_one_short_line(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.tar.gz"
+    bogus.write_bytes(b"\x1f\x8b" + bytes(range(256)) * 4)
+    reports = tmp_path / "reports"
+    done = memcheck("run", "--root", str(bogus), str(GOOD), "--report-dir", str(reports))
+    assert done.returncode == 3, done.stderr
+    run = json.loads((reports / "results.json").read_text())
+    bad, good = run["hosts"]
+    message = bad["results"][0]["message"]
+    assert "neither a tar archive" in message and "\n" not in message and "method" not in message
+    assert not good["unreachable"] and good["results"]
