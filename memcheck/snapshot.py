@@ -7,6 +7,8 @@ collect step can tell them apart. Paths are absolute host paths (`/proc/meminfo`
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import errno
 import fnmatch
 import io
 import json
@@ -18,7 +20,7 @@ import shutil
 import stat
 import tarfile
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -535,28 +537,45 @@ class Snapshot:
             folders[path] = fd
             return fd
 
+        # A path that cannot exist beside another on disk (a file recorded with files below
+        # it, a name too long for this file system) is left out and listed in host.json's
+        # notes: one odd entry must not cost the whole snapshot.
+        left_out: list[str] = []
+
+        def attempt(path: str, write: Callable[..., object], *args: object) -> None:
+            try:
+                write(path, *args)
+            except OSError as exc:
+                if exc.errno not in _UNWRITABLE_NAME:
+                    raise
+                left_out.append(f"{path}: not written ({exc.strerror or exc})")
+
+        def write_file(path: str, data: bytes) -> None:
+            parent, _, name = path.rpartition("/")
+            fd = os.open(
+                name,
+                os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                0o644,
+                dir_fd=folder(parent),
+            )
+            with open(fd, "wb") as fh:
+                fh.write(data)
+
+        def write_link(path: str, link: str) -> None:
+            parent, _, name = path.rpartition("/")
+            os.symlink(link, name, dir_fd=folder(parent))
+
         try:
             for d in sorted(self.dirs - {"/"}):
-                folder(d)
-            for path, data in self._entries().items():
-                parent, _, name = path.rpartition("/")
-                fd = os.open(
-                    name,
-                    os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                    0o644,
-                    dir_fd=folder(parent),
-                )
-                with open(fd, "wb") as fh:
-                    fh.write(data)
+                attempt(d, folder)
+            for path, data in self.files.items():
+                attempt(path, write_file, data)
             for path, link in self.links.items():
-                parent, _, name = path.rpartition("/")
-                try:
-                    os.symlink(link, name, dir_fd=folder(parent))
-                except FileExistsError:
-                    pass  # a folder or file of the same name was recorded too: it stays
-        except NotADirectoryError as exc:
-            # A path below a recorded link or file: written nowhere rather than through it.
-            raise ConfigError(target, None, f"cannot write the snapshot: {exc}") from exc
+                attempt(path, write_link, link)
+            info = self.info
+            if left_out:
+                info = dataclasses.replace(info, notes=[*info.notes, *left_out])
+            write_file(HOST_JSON, (json.dumps(info.to_json(), indent=2) + "\n").encode())
         finally:
             for fd in folders.values():
                 os.close(fd)
@@ -789,6 +808,9 @@ def _prepare_folder(target: str) -> None:
         else:
             os.unlink(full)
 
+
+# Why a recorded path may have no place on disk beside the others.
+_UNWRITABLE_NAME = {errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.ELOOP}
 
 _SLASH_IN_BRACKETS = re.compile(r"\[[^\]]*/[^\]]*\]")
 

@@ -359,3 +359,28 @@ def test_secrets_in_memchecks_own_command_line_are_masked() -> None:
     )
     assert "pw1" not in shown and "pw2" not in shown and "pw3" not in shown
     assert "ssh://u:***@h" in shown and "--db-password=***" in shown
+
+
+def test_entries_that_cannot_sit_on_disk_are_left_out_and_noted(tmp_path: Path) -> None:
+    # A hostile host's output may record a path both as a file and as a folder, or a name
+    # longer than the file system allows: the rest of the snapshot is still written.
+    long_name = "/etc/" + "n" * 300
+    snap = Snapshot(
+        HostInfo("h", "", "", ""),
+        {
+            "/proc/meminfo": b"MemTotal: 1 kB\n",
+            "/proc/meminfo/x": b"below a file\n",
+            long_name: b"too long\n",
+            "/proc/swaps": b"Filename\n",
+        },
+        links={"/proc/swaps": "/etc", "/proc/version": "/etc"},
+    )
+    snap.write(tmp_path / "out")
+    back = Snapshot.load(tmp_path / "out")
+    assert back.files["/proc/swaps"] == b"Filename\n"  # the file stays, its twin link not
+    assert back.links["/proc/version"] == "/etc"
+    assert back.files["/proc/meminfo/x"] == b"below a file\n"
+    notes = "\n".join(back.info.notes)
+    assert "/proc/meminfo: not written" in notes
+    assert long_name + ": not written" in notes
+    assert "/proc/swaps: not written" in notes
