@@ -14,6 +14,7 @@ from memcheck.errors import ParseError
 from memcheck.parse.values import clip, quote, to_int
 
 _KB = 1024
+_MAX_U64 = 2**64 - 1
 SOURCE = "/proc/meminfo"
 
 
@@ -175,6 +176,12 @@ def parse_meminfo(text: str, source: str = SOURCE) -> Meminfo:
         if value is None:
             raise ParseError(
                 source, f"line {number}: {clip(key)}: expected a number, got {quote(parts[0], 40)}"
+            )
+        # The kernel prints 64-bit counters: a size past 2**64 bytes is no real value.
+        limit = _MAX_U64 if len(parts) == 1 else _MAX_U64 // _KB
+        if abs(value) > limit:
+            raise ParseError(
+                source, f"line {number}: {clip(key)}: {quote(parts[0], 40)} is beyond 64 bits"
             )
         if len(parts) == 1:
             counts[key] = value

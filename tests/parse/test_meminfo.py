@@ -167,3 +167,22 @@ def test_truncated_after_memtotal_still_parses_the_complete_lines() -> None:
     info = parse_meminfo(text)
     assert info.mem_available_bytes == 11876528 * KB
     assert info.cached_bytes is None
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "MemAvailable: 18446744073709551617 kB",  # more bytes than 64 bits hold
+        "MemAvailable: 18014398509481984 kB",  # 2**54 kB = 2**64 bytes
+        "HugePages_Total: 18446744073709551616",
+        "Committed_AS: -18446744073709551617 kB",
+    ],
+)
+def test_values_beyond_64_bits_are_parse_errors(line: str) -> None:
+    with pytest.raises(ParseError, match="beyond 64 bits"):
+        parse_meminfo(f"MemTotal: 1024 kB\n{line}\n")
+
+
+def test_the_largest_64_bit_size_is_kept() -> None:
+    info = parse_meminfo(f"MemTotal: {(2**64 - 1) // 1024} kB\n")
+    assert info.mem_total_bytes == (2**64 - 1) // 1024 * 1024
