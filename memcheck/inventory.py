@@ -45,7 +45,6 @@ import json
 import os
 import re
 import shlex
-import stat
 import string
 import subprocess
 import sys
@@ -55,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 from memcheck.errors import ConfigError
+from memcheck.files import read_regular_file
 
 CONNECTION_VARS = (
     "ansible_host",
@@ -113,40 +113,12 @@ def read_text_file(
     key: str | None = None,
     limit: int = MAX_FILE_BYTES,
 ) -> str:
-    """The text of a regular file of at most `limit` bytes, else a one-line ConfigError.
-
-    A FIFO would block and a device may never end (`/dev/zero`), so anything but a regular
-    file is refused before it is opened, and checked again on the open descriptor.
-    """
+    """The UTF-8 text of a regular file of at most `limit` bytes, else a one-line ConfigError
+    (memcheck.files: a FIFO or a device is refused without being read)."""
     where = where or _place(path)
+    data = read_regular_file(path, where, limit, key)
     try:
-        info = os.stat(path)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(where, key, f"cannot read: {_reason(exc)}") from None
-    _check_regular(info, where, key, limit)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-    try:
-        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
-    except OSError as exc:
-        raise ConfigError(where, key, f"cannot read: {_reason(exc)}") from None
-    try:
-        _check_regular(os.fstat(fd), where, key, limit)  # replaced since the stat above?
-        chunks: list[bytes] = []
-        size = 0
-        while size <= limit:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError as exc:
-        raise ConfigError(where, key, f"cannot read: {_reason(exc)}") from None
-    finally:
-        os.close(fd)
-    if size > limit:
-        raise ConfigError(where, key, f"larger than {limit} bytes")
-    try:
-        return b"".join(chunks).decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(where, key, "not a text file (not UTF-8)") from None
 
@@ -155,15 +127,6 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def _check_regular(info: os.stat_result, where: str, key: str | None, limit: int) -> None:
-    if stat.S_ISDIR(info.st_mode):
-        raise ConfigError(where, key, "a folder, not a file")
-    if not stat.S_ISREG(info.st_mode):
-        raise ConfigError(where, key, "not a regular file (a device, FIFO or socket)")
-    if info.st_size > limit:
-        raise ConfigError(where, key, f"larger than {limit} bytes")
 
 
 # -- the model ----------------------------------------------------------------------------------

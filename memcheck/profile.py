@@ -6,7 +6,6 @@ import fnmatch
 import hashlib
 import os
 import reprlib
-import stat
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from memcheck.errors import ConfigError
+from memcheck.files import read_regular_file
 from memcheck.model import SEVERITIES, Param, ParamValue, Severity
 from memcheck.registry import Check
 
@@ -69,38 +69,9 @@ def config_error(where: str, key: str | None, problem: str) -> ConfigError:
 
 
 def read_config_bytes(path: str | os.PathLike[str], where: str) -> bytes:
-    """The bytes of a configuration file (a profile, waivers), or ConfigError naming `where`.
-
-    Only a regular file is read, and at most MAX_CONFIG_BYTES of it: a FIFO, a device such as
-    /dev/zero or a socket (or a link to one) is refused without being read.
-    """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-    try:
-        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise config_error(where, None, f"cannot read: {reason}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise config_error(where, None, "not a regular file; refused")
-        if info.st_size > MAX_CONFIG_BYTES:
-            raise config_error(where, None, f"larger than {MAX_CONFIG_BYTES // 2**20} MiB; refused")
-        chunks: list[bytes] = []
-        size = 0
-        while size <= MAX_CONFIG_BYTES:
-            chunk = os.read(fd, MAX_CONFIG_BYTES + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError as exc:
-        raise config_error(where, None, f"cannot read: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
-    if size > MAX_CONFIG_BYTES:  # it grew while being read
-        raise config_error(where, None, f"larger than {MAX_CONFIG_BYTES // 2**20} MiB; refused")
-    return b"".join(chunks)
+    """The bytes of a configuration file (a profile, waivers), or ConfigError naming `where`:
+    only a regular file, at most MAX_CONFIG_BYTES (memcheck.files)."""
+    return read_regular_file(path, printable(where), MAX_CONFIG_BYTES)
 
 
 def parse_toml(data: bytes, where: str) -> dict[str, Any]:

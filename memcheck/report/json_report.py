@@ -6,16 +6,16 @@ import copy
 import json
 import math
 import os
-import stat
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from memcheck.errors import ConfigError
+from memcheck.files import read_regular_file
 from memcheck.model import OUTCOMES, SEVERITIES, SEVERITY_RANK
 from memcheck.report.guard import render_guarded
-from memcheck.report.paths import PathLike, kind_of, write_atomically
+from memcheck.report.paths import PathLike, write_atomically
 from memcheck.results import SCHEMA_VERSION, RunResult
 
 __all__ = ["PathLike", "dumps_json", "load_results", "merge_runs", "read_json", "write_json"]
@@ -238,52 +238,13 @@ def _finite(text: str) -> float:
     return number
 
 
-def _read_bytes(path: PathLike, where: str) -> bytes:
-    """The file's bytes: a regular file (a FIFO or a device is never read, so never waited
-    on), at most MAX_RESULTS_BYTES."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        # Before opening too: a socket cannot be opened at all, and says so vaguely.
-        mode = os.stat(path).st_mode
-        if not stat.S_ISREG(mode):
-            raise ConfigError(where, None, f"not a results file: {kind_of(mode)}")
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise ConfigError(where, None, f"cannot read: {exc.strerror or exc}") from exc
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ConfigError(where, None, f"not a results file: {kind_of(info.st_mode)}")
-        if info.st_size > MAX_RESULTS_BYTES:
-            raise ConfigError(
-                where, None, f"larger than {MAX_RESULTS_BYTES // 2**20} MiB, not read"
-            )
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > MAX_RESULTS_BYTES:  # it grew while being read
-                raise ConfigError(
-                    where, None, f"larger than {MAX_RESULTS_BYTES // 2**20} MiB, not read"
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
-    except OSError as exc:
-        raise ConfigError(where, None, f"cannot read: {exc.strerror or exc}") from exc
-    finally:
-        os.close(fd)
-
-
 def read_json(path: PathLike) -> RunResult:
     """One results.json, as written by `write_json`; ConfigError names the file and the problem
     (and the key, where there is one) for anything else: a file that is not regular or is
     over MAX_RESULTS_BYTES, text that is not UTF-8 or not JSON (NaN and Infinity included),
     nesting deeper than the JSON reader allows, or a field of the wrong shape."""
     where = os.fspath(path)
-    raw = _read_bytes(path, where)
+    raw = read_regular_file(path, where, MAX_RESULTS_BYTES)
     try:
         data = json.loads(raw.decode("utf-8"), parse_constant=_not_json, parse_float=_finite)
     except RecursionError as exc:

@@ -154,10 +154,10 @@ def test_a_huge_file_is_not_read(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_files_that_are_not_regular(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     fifo = tmp_path / "fifo.json"
     os.mkfifo(fifo)  # opened, a FIFO without a writer would wait for ever
-    assert "named pipe" in _one_line_exit_2(fifo, capsys)
+    assert "a FIFO" in _one_line_exit_2(fifo, capsys)
     folder = tmp_path / "folder.json"
     folder.mkdir()
-    assert "a directory" in _one_line_exit_2(folder, capsys)
+    assert "a folder" in _one_line_exit_2(folder, capsys)
     sock = tmp_path / "sock.json"
     server = socket.socket(socket.AF_UNIX)
     server.bind(str(sock))
@@ -172,7 +172,7 @@ def test_dev_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["report", "/dev/zero", "--report-dir", str(tmp_path / "out")])
     err = capsys.readouterr().err.splitlines()
     assert code == 2 and err == [
-        "memcheck: error: /dev/zero: not a results file: a character device"
+        "memcheck: error: /dev/zero: not a regular file: a character device"
     ]
 
 
